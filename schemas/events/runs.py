@@ -1,0 +1,206 @@
+"""Run events: lifecycle on the control stream; params, metrics, tags, inputs, outputs on data."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass
+
+from schemas.events.common import Int64, Param, Tag, WireFloat
+from schemas.payload import Payload, PayloadPart, Stream
+
+RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
+
+MAX_METRICS_PER_EVENT = 1000
+"""As MLflow's log-batch: one metrics.logged event holds at most this many points."""
+
+MAX_PARAMS_PER_EVENT = 1000
+
+
+class RunCreated(Payload):
+    """A run was started in an experiment."""
+
+    TYPE: ClassVar[str] = "run.created"
+    STREAM: ClassVar[Stream] = "control"
+
+    run_id: str
+    experiment_id: str
+    user_id: str
+    run_name: str
+    start_time: Int64
+    artifact_uri: str
+    tags: list[Tag] = []
+
+    def aggregate_id(self) -> str:
+        return self.run_id
+
+
+class RunUpdated(Payload):
+    """A run's status, end time or name changed; None means "unchanged"."""
+
+    TYPE: ClassVar[str] = "run.updated"
+    STREAM: ClassVar[Stream] = "control"
+
+    run_id: str
+    status: RunStatus | None = None
+    end_time: Int64 | None = None
+    run_name: str | None = None
+
+    def aggregate_id(self) -> str:
+        return self.run_id
+
+
+class RunDeleted(Payload):
+    """A run was soft-deleted."""
+
+    TYPE: ClassVar[str] = "run.deleted"
+    STREAM: ClassVar[Stream] = "control"
+
+    run_id: str
+
+    def aggregate_id(self) -> str:
+        return self.run_id
+
+
+class RunRestored(Payload):
+    """A deleted run was restored."""
+
+    TYPE: ClassVar[str] = "run.restored"
+    STREAM: ClassVar[Stream] = "control"
+
+    run_id: str
+
+    def aggregate_id(self) -> str:
+        return self.run_id
+
+
+class ParamsLogged(Payload):
+    """Params were logged to a run (log-parameter, or the params of log-batch)."""
+
+    TYPE: ClassVar[str] = "params.logged"
+    STREAM: ClassVar[Stream] = "data"
+
+    run_id: str
+    params: Annotated[list[Param], Field(max_length=MAX_PARAMS_PER_EVENT)]
+
+    def aggregate_id(self) -> str:
+        return self.run_id
+
+
+# A slotted pydantic dataclass rather than a BaseModel: this is the one value that comes by the
+# thousand, and validating into it is about twice as fast (see schemas/bench_codec.py).
+@dataclass(
+    frozen=True,
+    slots=True,
+    kw_only=True,
+    config=ConfigDict(extra="forbid", ser_json_inf_nan="strings"),
+)
+class MetricPoint:
+    """One metric value at a (timestamp, step), as in MLflow's Metric message."""
+
+    key: str
+    value: WireFloat
+    timestamp: Int64
+    step: Int64 = 0
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+class MetricsLogged(Payload):
+    """A batch of 1 to 1000 metric points for one run (log-metric or the metrics of log-batch)."""
+
+    TYPE: ClassVar[str] = "metrics.logged"
+    STREAM: ClassVar[Stream] = "data"
+
+    run_id: str
+    metrics: Annotated[list[MetricPoint], Field(min_length=1, max_length=MAX_METRICS_PER_EVENT)]
+
+    def aggregate_id(self) -> str:
+        return self.run_id
+
+
+class RunTagsSet(Payload):
+    """One or many tags were set on a run (set-tag, or the tags of log-batch)."""
+
+    TYPE: ClassVar[str] = "run.tags_set"
+    STREAM: ClassVar[Stream] = "data"
+
+    run_id: str
+    tags: Annotated[list[Tag], Field(min_length=1)]
+
+    def aggregate_id(self) -> str:
+        return self.run_id
+
+
+class RunTagDeleted(Payload):
+    """A tag was removed from a run."""
+
+    TYPE: ClassVar[str] = "run.tag_deleted"
+    STREAM: ClassVar[Stream] = "data"
+
+    run_id: str
+    key: str
+
+    def aggregate_id(self) -> str:
+        return self.run_id
+
+
+class Dataset(PayloadPart, serialize_by_alias=True):
+    """A dataset a run consumed, as in MLflow's Dataset message."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    # `schema` would shadow a BaseModel attribute: construct with `schema=`, read `.schema_`.
+    schema_: str | None = Field(default=None, alias="schema")
+    profile: str | None = None
+
+
+class DatasetInput(PayloadPart):
+    """A dataset used by a run, with its input tags (e.g. mlflow.data.context)."""
+
+    dataset: Dataset
+    tags: list[Tag] = []
+
+
+class ModelInput(PayloadPart):
+    """A logged model a run used as input."""
+
+    model_id: str
+
+
+class ModelOutput(PayloadPart):
+    """A logged model a run produced, at a step."""
+
+    model_id: str
+    step: Int64 = 0
+
+
+class InputsLogged(Payload):
+    """Datasets and models were recorded as inputs of a run (log-inputs)."""
+
+    TYPE: ClassVar[str] = "inputs.logged"
+    STREAM: ClassVar[Stream] = "data"
+
+    run_id: str
+    datasets: list[DatasetInput]
+    models: list[ModelInput] = []
+
+    def aggregate_id(self) -> str:
+        return self.run_id
+
+
+class OutputsLogged(Payload):
+    """Logged models were recorded as outputs of a run."""
+
+    TYPE: ClassVar[str] = "outputs.logged"
+    STREAM: ClassVar[Stream] = "data"
+
+    run_id: str
+    models: list[ModelOutput]
+
+    def aggregate_id(self) -> str:
+        return self.run_id

@@ -1,0 +1,1 @@
+"""ledgerflow services: gateway, projector, registry domain, store, artifacts, event log, SDK."""

@@ -1,0 +1,1 @@
+"""The hash-chained audit log: how links are computed, written and verified."""

@@ -1,0 +1,194 @@
+"""`ledgerflow ...`: the server, the projector worker, database and audit commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.settings import CoreSettings, KafkaSettings
+
+app = typer.Typer(
+    name="ledgerflow",
+    help="MLflow-compatible tracking server and model registry with a verifiable history.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _core(data_dir: Path | None) -> CoreSettings:
+    core = CoreSettings()
+    if data_dir is not None:
+        core = core.model_copy(update={"data_dir": data_dir})
+    return core
+
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Data directory (env LEDGERFLOW_DATA_DIR).", show_default=False
+    ),
+]
+
+
+@app.command()
+def server(
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (env LEDGERFLOW_GATEWAY_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Listen port (env LEDGERFLOW_GATEWAY_PORT).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the gateway. With no configuration: embedded PostgreSQL, embedded event log and
+    in-process projector, data under ./ledgerflow-data, on http://127.0.0.1:5000."""
+    import uvicorn
+
+    from services.gateway.app import create_app
+    from services.gateway.settings import GatewaySettings
+    from services.node import Node
+    from services.projector.settings import ProjectorSettings
+
+    gateway = GatewaySettings()
+    core = _core(data_dir)
+    node = Node(
+        core,
+        KafkaSettings(),
+        ProjectorSettings(),
+        run_projector=gateway.run_projector,
+        verdict_timeout=gateway.verdict_timeout_seconds,
+    )
+    bind_host = host or gateway.host
+    bind_port = port or gateway.port
+    console.print(
+        f"ledgerflow {_version()} on http://{bind_host}:{bind_port} "
+        f"(log: {core.log_backend}, database: "
+        f"{'external' if core.database_url else f'embedded in {core.data_dir}/postgres'})"
+    )
+    uvicorn.run(
+        create_app(node),
+        host=bind_host,
+        port=bind_port,
+        log_level="info",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+@app.command()
+def projector() -> None:
+    """Run the cluster-mode projector (a faust worker reading the Kafka topics)."""
+    from services.projector.app import run_worker
+    from services.projector.settings import ProjectorSettings
+
+    core = CoreSettings()
+    if core.log_backend != "kafka":
+        err_console.print(
+            "The projector worker reads Kafka: set LEDGERFLOW_LOG_BACKEND=kafka "
+            "(in the embedded default the server runs the projector itself)."
+        )
+        raise typer.Exit(2)
+    run_worker(core, KafkaSettings(), ProjectorSettings())
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(_version())
+
+
+def _version() -> str:
+    from importlib.metadata import version as dist_version
+
+    return dist_version("ledgerflow")
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Apply pending schema migrations (the server also does this at start)."""
+    import asyncpg
+
+    from services.store.connect import resolve_dsn
+    from services.store.migrate import upgrade
+
+    async def run() -> list[str]:
+        conn = await asyncpg.connect(resolve_dsn(_core(data_dir)))
+        try:
+            return await upgrade(conn)
+        finally:
+            await conn.close()
+
+    applied = asyncio.run(run())
+    if applied:
+        for name in applied:
+            console.print(f"applied {name}")
+    else:
+        console.print("schema is up to date")
+
+
+@audit_app.command("verify")
+def audit_verify(data_dir: DataDir = None) -> None:
+    """Recompute every hash chain; exit 1 and name the first broken link if any."""
+    from services.audit.verify import AuditReport, verify
+    from services.store.connect import resolve_dsn
+    from services.store.pool import connect
+
+    async def run() -> AuditReport:
+        conn = await connect(resolve_dsn(_core(data_dir)))
+        try:
+            return await verify(conn)
+        finally:
+            await conn.close()
+
+    with console.status("verifying the audit chains"):
+        report = asyncio.run(run())
+    table = Table(title="audit chains")
+    table.add_column("chain")
+    table.add_column("links", justify="right")
+    table.add_column("status")
+    for chain in report.chains:
+        if chain.broken is None:
+            status = "[green]intact[/green]"
+        else:
+            where = f"seq {chain.broken.seq}" if chain.broken.seq is not None else "chain head"
+            status = (
+                f"[red]BROKEN at link {chain.broken.chain_seq} ({where}): "
+                f"{chain.broken.problem}[/red]"
+            )
+        table.add_row(chain.chain, str(chain.links), status)
+    console.print(table)
+    if report.intact:
+        console.print(f"audit log intact: {report.links} links in {len(report.chains)} chains")
+    else:
+        for chain in report.chains:
+            if chain.broken is not None:
+                err_console.print(
+                    f"BROKEN: chain {chain.chain} link {chain.broken.chain_seq}"
+                    f" (audit seq {chain.broken.seq}): {chain.broken.problem}"
+                )
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""The ASGI application: routes, error handlers, and the node's lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.gateway import health
+from services.gateway.errors import (
+    MlflowError,
+    error_response,
+    handle_method_not_allowed,
+    handle_mlflow_error,
+    handle_not_found,
+    handle_unexpected,
+)
+from services.node import Node
+
+
+def create_app(node: Node) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await node.start()
+        try:
+            yield
+        finally:
+            await node.close()
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        if status == 404:
+            return await handle_not_found(request, exc)
+        if status == 405:
+            return await handle_method_not_allowed(request, exc)
+        detail = exc.detail if isinstance(exc, HTTPException) else "Internal error"
+        return error_response(
+            MlflowError("BAD_REQUEST" if status < 500 else "INTERNAL_ERROR", str(detail), status)
+        )
+
+    app = Starlette(
+        routes=[*health.routes],
+        lifespan=lifespan,
+        exception_handlers={
+            MlflowError: handle_mlflow_error,
+            HTTPException: http_error,
+            Exception: handle_unexpected,
+        },
+    )
+    app.state.node = node
+    return app

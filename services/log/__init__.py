@@ -1,0 +1,1 @@
+"""The event log: one small interface, a Kafka implementation and an embedded PostgreSQL one."""

@@ -1,0 +1,109 @@
+"""One ledgerflow process's wiring: database pool, event log, publisher, verdicts, projector.
+
+In the embedded default the projector runs inside the server process (one worker per topic);
+in cluster mode it runs as the separate faust worker (`ledgerflow projector`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from uuid import UUID
+
+from schemas import Envelope
+from services.gateway.verdicts import VerdictWaiter
+from services.log.base import EventLog
+from services.log.factory import open_event_log
+from services.log.publisher import EventPublisher
+from services.projector.settings import ProjectorSettings
+from services.projector.verdict import Verdict
+from services.projector.worker import BatchApplier, ProjectorWorker
+from services.settings import CoreSettings, KafkaSettings
+from services.store.connect import Database, open_database
+
+log = logging.getLogger(__name__)
+
+
+class Node:
+    def __init__(
+        self,
+        core: CoreSettings,
+        kafka: KafkaSettings | None = None,
+        projector: ProjectorSettings | None = None,
+        *,
+        run_projector: bool | None = None,
+        verdict_timeout: float = 30.0,
+    ) -> None:
+        self.core = core
+        self.kafka = kafka or KafkaSettings()
+        self.projector_settings = projector or ProjectorSettings()
+        self.run_projector = (
+            core.log_backend == "embedded" if run_projector is None else run_projector
+        )
+        self.verdict_timeout = verdict_timeout
+        self._database: Database | None = None
+        self._event_log: EventLog | None = None
+        self._verdicts: VerdictWaiter | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def database(self) -> Database:
+        assert self._database is not None, "Node.start() first"
+        return self._database
+
+    @property
+    def event_log(self) -> EventLog:
+        assert self._event_log is not None, "Node.start() first"
+        return self._event_log
+
+    async def start(self) -> None:
+        self._database = await open_database(self.core)
+        self._event_log = await open_event_log(
+            self.core, self.kafka, self._database.pool, self._database.dsn
+        )
+        self.publisher = EventPublisher(self._event_log)
+        self._verdicts = VerdictWaiter(self._database.pool, self._database.dsn)
+        await self._verdicts.start()
+        if self.run_projector:
+            applier = BatchApplier(self._database.pool, self._event_log)
+            layout = self._event_log.layout
+            for topic in (layout.control, layout.data):
+                worker = ProjectorWorker(
+                    applier, topic, max_batch=self.projector_settings.max_batch
+                )
+                self._tasks.append(asyncio.create_task(worker.run(self._stop), name=topic))
+
+    async def close(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._verdicts is not None:
+            await self._verdicts.close()
+        if self._event_log is not None:
+            await self._event_log.close()
+        if self._database is not None:
+            await self._database.close()
+
+    async def submit(
+        self, events: Sequence[Envelope], *, wait: bool = True
+    ) -> dict[UUID, Verdict] | None:
+        """Publish events; with ``wait``, return the projector's verdict on each."""
+        assert self._verdicts is not None, "Node.start() first"
+        ids = [e.event_id for e in events]
+        if not wait:
+            await self.publisher.publish(events)
+            return None
+        self._verdicts.expect(ids)
+        try:
+            await self.publisher.publish(events)
+        except BaseException:
+            self._verdicts.forget(ids)
+            raise
+        return await self._verdicts.wait(ids, self.verdict_timeout)

@@ -1,0 +1,1 @@
+"""The projector: applies batches of events to the read models and the audit log."""

@@ -1,0 +1,120 @@
+"""The cluster-mode projector: a faust-streaming app whose agents feed batches to project_batch.
+
+Exactly-once into PostgreSQL: an agent takes a batch without acking (``noack_take``), applies it in
+one transaction that also stores the consumed positions, and acks only after commit. Kafka's
+committed offsets therefore never run ahead of PostgreSQL; anything redelivered below the stored
+position is skipped by project_batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import faust
+
+from services.log.base import LogRecord
+from services.log.kafka import KafkaEventLog
+from services.projector.settings import ProjectorSettings
+from services.projector.worker import BatchApplier
+from services.settings import CoreSettings, KafkaSettings
+from services.store.connect import open_database
+
+log = logging.getLogger(__name__)
+
+
+class ProjectorRuntime:
+    """The pool and the Kafka log, opened once on the worker's first batch."""
+
+    def __init__(self, core: CoreSettings, kafka: KafkaSettings) -> None:
+        self.core = core
+        self.kafka = kafka
+        self._applier: BatchApplier | None = None
+        self._lock = asyncio.Lock()
+
+    async def applier(self) -> BatchApplier:
+        async with self._lock:
+            if self._applier is None:
+                database = await open_database(self.core)
+                event_log = KafkaEventLog(self.kafka, self.core.layout())
+                await event_log.start()
+                self._applier = BatchApplier(database.pool, event_log)
+            return self._applier
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._applier is not None:
+                applier, self._applier = self._applier, None
+                await applier.event_log.close()
+                await applier.pool.close()
+
+
+def _record(event: Any) -> LogRecord:
+    message = event.message
+    return LogRecord(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else 0,
+    )
+
+
+def create_app(core: CoreSettings, kafka: KafkaSettings, settings: ProjectorSettings) -> faust.App:
+    layout = core.layout()
+    app = faust.App(
+        f"{core.topic_prefix}-projector",
+        broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
+        store="memory://",
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=False,
+        datadir=str(Path(core.data_dir) / "faust"),
+        consumer_auto_offset_reset="earliest",
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        broker_commit_interval=1.0,
+        # A killed worker's partitions move to the others after this long.
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=max(1.0, settings.session_timeout_seconds / 4),
+        stream_buffer_maxsize=settings.max_batch * 4,
+        consumer_max_fetch_size=8 * 1024 * 1024,
+    )
+    runtime = ProjectorRuntime(core, kafka)
+
+    async def project(stream: faust.StreamT) -> None:
+        # noack_take is faust-streaming's manual-ack batch API (missing from its type stubs).
+        batches = stream.noack_take(  # type: ignore[attr-defined]
+            settings.max_batch, within=settings.linger_seconds
+        )
+        async for events in batches:
+            applier = await runtime.applier()
+            await applier.apply([_record(event) for event in events])
+            for event in events:
+                await stream.ack(event)
+
+    control = app.topic(layout.control, key_type=bytes, value_type=bytes, partitions=1)
+    data = app.topic(
+        layout.data, key_type=bytes, value_type=bytes, partitions=layout.data_partitions
+    )
+    app.agent(control, name="project-control", concurrency=1)(project)
+    app.agent(data, name="project-data", concurrency=1)(project)
+
+    async def close_runtime(_app: faust.App, **_: Any) -> None:
+        await runtime.close()
+
+    app.on_before_shutdown.connect(close_runtime)  # type: ignore[arg-type]
+
+    return app
+
+
+def run_worker(core: CoreSettings, kafka: KafkaSettings, settings: ProjectorSettings) -> None:
+    """Run the faust worker in the foreground until SIGINT/SIGTERM."""
+    from faust.worker import Worker
+
+    app = create_app(core, kafka, settings)
+    worker = Worker(app, loglevel=settings.log_level, quiet=True)
+    worker.execute_from_commandline()

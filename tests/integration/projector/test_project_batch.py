@@ -1,0 +1,109 @@
+"""project_batch against real PostgreSQL: positions, redelivery, duplicates, dead letters, audit."""
+
+from __future__ import annotations
+
+import asyncpg
+import orjson
+import pytest
+
+from schemas import encode
+from services.audit.verify import verify
+from services.log.base import LogRecord, TopicPartition
+from services.log.embedded import EmbeddedEventLog
+from services.projector import positions
+from services.projector.batch import DeadLetter, project_batch
+from services.projector.worker import BatchApplier
+from tests.samples import mixed_events
+
+
+def as_records(events, topic: str, start: int = 0) -> list[LogRecord]:
+    return [
+        LogRecord(topic, 0, start + i, e.aggregate.encode(), encode(e), 0)
+        for i, e in enumerate(events)
+    ]
+
+
+async def no_deadletters(letters) -> None:
+    raise AssertionError(f"unexpected dead letters: {letters}")
+
+
+async def test_batch_writes_audit_rows_and_positions(pool: asyncpg.Pool) -> None:
+    events = mixed_events(50)
+    records = as_records(events, "x.control")
+    async with pool.acquire() as conn:
+        result = await project_batch(conn, records, consumer="c", deadletter=no_deadletters)
+        assert result.applied == 50
+        assert all(v.accepted for v in result.verdicts.values())
+        stored = await positions.load(conn, "c")
+    assert stored == {TopicPartition("x.control", 0): 50}
+    assert await pool.fetchval("SELECT count(*) FROM audit_log") == 50
+    report = await _verify(pool)
+    assert report.intact and report.links == 50
+
+
+async def test_redelivered_records_are_skipped(pool: asyncpg.Pool) -> None:
+    records = as_records(mixed_events(20), "x.control")
+    async with pool.acquire() as conn:
+        await project_batch(conn, records[:15], consumer="c", deadletter=no_deadletters)
+        # a redelivery overlapping what was applied: only offsets 15..19 are new
+        result = await project_batch(conn, records[10:], consumer="c", deadletter=no_deadletters)
+    assert (result.redelivered, result.applied) == (5, 5)
+    assert await pool.fetchval("SELECT count(*) FROM audit_log") == 20
+    assert [
+        r["log_offset"] for r in await pool.fetch("SELECT log_offset FROM audit_log ORDER BY seq")
+    ] == list(range(20))
+
+
+async def test_same_event_published_twice_is_applied_once(pool: asyncpg.Pool) -> None:
+    events = mixed_events(3)
+    records = as_records([*events, events[1]], "x.control")
+    async with pool.acquire() as conn:
+        result = await project_batch(conn, records, consumer="c", deadletter=no_deadletters)
+    assert (result.applied, result.duplicates) == (3, 1)
+    assert await pool.fetchval("SELECT count(*) FROM audit_log") == 3
+    stored = await positions.load(pool, "c")
+    assert stored[TopicPartition("x.control", 0)] == 4
+
+
+async def test_undecodable_records_go_to_the_dead_letter_topic(
+    pool: asyncpg.Pool, embedded_log: EmbeddedEventLog
+) -> None:
+    good = mixed_events(2)
+    records = [
+        *as_records(good[:1], "x.data"),
+        LogRecord("x.data", 0, 1, b"k", b"{not json", 0),
+        LogRecord("x.data", 0, 2, b"k", orjson.dumps({"type": "run.exploded"}), 0),
+        *as_records(good[1:], "x.data", start=3),
+    ]
+    applier = BatchApplier(pool, embedded_log)
+    result = await applier.apply(records)
+    assert (result.applied, result.dead) == (2, 2)
+    rows = await pool.fetch("SELECT log_offset, reason FROM dead_letters ORDER BY log_offset")
+    assert [r["log_offset"] for r in rows] == [1, 2]
+    assert all(r["reason"] for r in rows)
+    reader = embedded_log.reader({TopicPartition(embedded_log.layout.deadletter, 0): 0})
+    letters = await reader.next_batch(10, 5.0)
+    await reader.close()
+    assert [orjson.loads(r.value)["offset"] for r in letters] == [1, 2]
+    assert orjson.loads(letters[0].value)["reason"] == rows[0]["reason"]
+    stored = await positions.load(pool, applier.consumer)
+    assert stored[TopicPartition("x.data", 0)] == 4
+
+
+async def test_a_failed_batch_leaves_nothing_behind(pool: asyncpg.Pool) -> None:
+    records = as_records(mixed_events(5), "x.control")
+
+    async def broken_sink(letters: list[DeadLetter]) -> None:
+        raise RuntimeError("dead-letter topic unreachable")
+
+    bad = [*records, LogRecord("x.control", 0, 5, b"k", b"garbage", 0)]
+    async with pool.acquire() as conn:
+        with pytest.raises(RuntimeError):
+            await project_batch(conn, bad, consumer="c", deadletter=broken_sink)
+    assert await pool.fetchval("SELECT count(*) FROM audit_log") == 0
+    assert await positions.load(pool, "c") == {}
+
+
+async def _verify(pool: asyncpg.Pool):
+    async with pool.acquire() as conn:
+        return await verify(conn)

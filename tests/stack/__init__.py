@@ -1,0 +1,1 @@
+"""The real-service test stack: Kafka, PostgreSQL and S3, as local processes or containers."""
