@@ -12,8 +12,9 @@ import logging
 from collections.abc import Sequence
 from uuid import UUID
 
-from schemas import Envelope
-from services.gateway.verdicts import VerdictWaiter
+from schemas import SYSTEM_ACTOR, Envelope, ExperimentCreated, new_event
+from services.artifacts.settings import ArtifactSettings
+from services.gateway.verdicts import VerdictTimeout, VerdictWaiter
 from services.log.base import EventLog
 from services.log.factory import open_event_log
 from services.log.publisher import EventPublisher
@@ -25,6 +26,9 @@ from services.store.connect import Database, open_database
 
 log = logging.getLogger(__name__)
 
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+
 
 class Node:
     def __init__(
@@ -35,8 +39,10 @@ class Node:
         *,
         run_projector: bool | None = None,
         verdict_timeout: float = 30.0,
+        artifacts: ArtifactSettings | None = None,
     ) -> None:
         self.core = core
+        self.artifacts = artifacts or ArtifactSettings()
         self.kafka = kafka or KafkaSettings()
         self.projector_settings = projector or ProjectorSettings()
         self.run_projector = (
@@ -75,6 +81,34 @@ class Node:
                     applier, topic, max_batch=self.projector_settings.max_batch
                 )
                 self._tasks.append(asyncio.create_task(worker.run(self._stop), name=topic))
+        if self.run_projector:
+            await self._ensure_default_experiment()
+        else:
+            # In cluster mode the projector may start later: do not hold up the gateway.
+            self._tasks.append(asyncio.create_task(self._ensure_default_experiment()))
+
+    def artifact_location(self, experiment_id: str) -> str:
+        return self.artifacts.location(experiment_id)
+
+    async def _ensure_default_experiment(self) -> None:
+        """Experiment "0" ("Default") exists from the start, created by an event like any other
+        (a second gateway's attempt is simply rejected as a duplicate)."""
+        pool = self.database.pool
+        if await pool.fetchval("SELECT 1 FROM experiments WHERE experiment_id = 0"):
+            return
+        event = new_event(
+            ExperimentCreated(
+                experiment_id=DEFAULT_EXPERIMENT_ID,
+                name=DEFAULT_EXPERIMENT_NAME,
+                artifact_location=self.artifact_location(DEFAULT_EXPERIMENT_ID),
+            ),
+            actor=SYSTEM_ACTOR,
+            source="bootstrap",
+        )
+        try:
+            await self.submit([event])
+        except VerdictTimeout:
+            log.warning("the default experiment is not projected yet; is the projector running?")
 
     async def close(self) -> None:
         self._stop.set()

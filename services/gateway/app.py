@@ -19,6 +19,7 @@ from services.gateway.errors import (
     handle_not_found,
     handle_unexpected,
 )
+from services.gateway.mlflow.routes import mlflow_routes
 from services.node import Node
 
 
@@ -43,7 +44,7 @@ def create_app(node: Node) -> Starlette:
         )
 
     app = Starlette(
-        routes=[*health.routes],
+        routes=[*health.routes, *mlflow_routes()],
         lifespan=lifespan,
         exception_handlers={
             MlflowError: handle_mlflow_error,

@@ -65,6 +65,8 @@ def _record(event: Any) -> LogRecord:
 
 def create_app(core: CoreSettings, kafka: KafkaSettings, settings: ProjectorSettings) -> faust.App:
     layout = core.layout()
+    datadir = Path(core.data_dir) / "faust"
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         f"{core.topic_prefix}-projector",
         broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
@@ -72,7 +74,7 @@ def create_app(core: CoreSettings, kafka: KafkaSettings, settings: ProjectorSett
         key_serializer="raw",
         value_serializer="raw",
         web_enabled=False,
-        datadir=str(Path(core.data_dir) / "faust"),
+        datadir=str(datadir),
         consumer_auto_offset_reset="earliest",
         topic_allow_declare=False,
         topic_disable_leader=True,

@@ -20,6 +20,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+import services.projector.handlers  # noqa: F401  (registers the projections)
 from schemas import Envelope, EventDecodeError, decode
 from services.audit.chain import GENESIS, AuditLink, chain_name
 from services.log.base import LogRecord, TopicPartition
@@ -95,7 +96,12 @@ async def _apply_one(conn: asyncpg.Connection, event: Envelope) -> Verdict:
         async with conn.transaction():  # a savepoint: a rejection undoes only this event
             return await projections.apply(conn, event)
     except Rejection as rejection:
-        return Verdict(accepted=False, error_code=rejection.error_code, reason=rejection.reason)
+        return Verdict(
+            accepted=False,
+            error_code=rejection.error_code,
+            reason=rejection.reason,
+            outcome=rejection.details,
+        )
     except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as err:
         # A handler bug or an input the gateway should have refused: record it, do not stall.
         log.exception("projection of %s %s failed", event.type, event.event_id)

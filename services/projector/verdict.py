@@ -25,7 +25,10 @@ ACCEPTED = Verdict(accepted=True)
 class Rejection(Exception):
     """Raised by a projection to reject its event; everything it wrote is rolled back."""
 
-    def __init__(self, error_code: str, reason: str) -> None:
+    def __init__(self, error_code: str, reason: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(f"{error_code}: {reason}")
         self.error_code = error_code
         self.reason = reason
+        self.details = details
+        """Structured facts of the rejection (kept as the verdict's outcome), so a writer can
+        phrase the error for its endpoint."""

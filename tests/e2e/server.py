@@ -27,6 +27,7 @@ def running_server(
 ) -> Iterator[str]:
     """Start the server, wait until /health answers, yield its base URL, stop it."""
     port = free_port()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
     log = (data_dir.parent / f"server-{port}.log").open("ab")
     process = subprocess.Popen(
         [

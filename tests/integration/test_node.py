@@ -6,9 +6,10 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from schemas import ExperimentCreated, new_event
 from services.node import Node
 from services.settings import CoreSettings
-from tests.samples import mixed_events
+from tests.samples import TEST_ACTOR, mixed_events
 
 
 async def test_submit_waits_for_the_projectors_verdict(db_dsn: str, tmp_path: Path) -> None:
@@ -22,9 +23,24 @@ async def test_submit_waits_for_the_projectors_verdict(db_dsn: str, tmp_path: Pa
         verdicts = await node.submit(events)
         assert verdicts is not None
         assert set(verdicts) == {e.event_id for e in events}
-        assert all(v.accepted for v in verdicts.values())
+        # nothing the sample refers to exists, so every event is rejected, with its reason
+        assert all(v.error_code == "RESOURCE_DOES_NOT_EXIST" for v in verdicts.values())
+        experiment = await node.submit(
+            [
+                new_event(
+                    ExperimentCreated(
+                        experiment_id="7", name="seven", artifact_location="mlflow-artifacts:/7"
+                    ),
+                    actor=TEST_ACTOR,
+                    source="test",
+                )
+            ]
+        )
+        assert experiment is not None and all(v.accepted for v in experiment.values())
         # read-your-writes: the audit rows are there when submit returns
-        count = await node.database.pool.fetchval("SELECT count(*) FROM audit_log")
+        count = await node.database.pool.fetchval(
+            "SELECT count(*) FROM audit_log WHERE event_type <> 'experiment.created'"
+        )
         assert count == 120
         assert await node.submit(mixed_events(5, seed=3), wait=False) is None
     finally:

@@ -1,0 +1,1 @@
+"""Artifact stores (local directory, S3) and the locations handed to clients."""

@@ -1,0 +1,290 @@
+"""Request schemas of MLflow's endpoints: fields from MLflow's protos, checks from its handlers."""
+
+from __future__ import annotations
+
+from services.gateway.requests import (
+    DOUBLE,
+    INT32,
+    INT64,
+    STRING,
+    CheckFailed,
+    RequestSchema,
+    at_most,
+    enum,
+    is_array,
+    is_floatlike,
+    is_intlike,
+    is_string,
+    items_are_strings,
+    items_require,
+    message,
+    repeated,
+    required,
+)
+
+VIEW_TYPE = enum({"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3})
+RUN_STATUS = enum({"RUNNING": 1, "SCHEDULED": 2, "FINISHED": 3, "FAILED": 4, "KILLED": 5})
+TAG = message({"key": STRING, "value": STRING})
+PARAM = message({"key": STRING, "value": STRING})
+METRIC = message(
+    {
+        "key": STRING,
+        "value": DOUBLE,
+        "timestamp": INT64,
+        "step": INT64,  # proto default 0
+        "dataset_name": STRING,
+        "dataset_digest": STRING,
+        "model_id": STRING,
+        "run_id": STRING,
+    }
+)
+DATASET_INPUT = message(
+    {
+        "tags": repeated(TAG),
+        "dataset": message(
+            {
+                "name": STRING,
+                "digest": STRING,
+                "source_type": STRING,
+                "source": STRING,
+                "schema": STRING,
+                "profile": STRING,
+            }
+        ),
+    }
+)
+
+LOG_METRIC = RequestSchema(
+    fields={
+        "run_id": STRING,
+        "run_uuid": STRING,
+        "key": STRING,
+        "value": DOUBLE,
+        "timestamp": INT64,
+        "step": INT64,
+        "model_id": STRING,
+        "dataset_name": STRING,
+        "dataset_digest": STRING,
+    },
+    checks={
+        "run_id": [required, is_string],
+        "key": [required, is_string],
+        "value": [required, is_floatlike],
+        "timestamp": [is_intlike, required],
+        "step": [is_intlike],
+        "model_id": [is_string],
+        "dataset_name": [is_string],
+        "dataset_digest": [is_string],
+    },
+)
+
+LOG_PARAM = RequestSchema(
+    fields={"run_id": STRING, "run_uuid": STRING, "key": STRING, "value": STRING},
+    checks={"run_id": [required, is_string], "key": [required, is_string], "value": [is_string]},
+)
+
+SET_TAG = RequestSchema(
+    fields={"run_id": STRING, "run_uuid": STRING, "key": STRING, "value": STRING},
+    checks={"run_id": [required, is_string], "key": [required, is_string], "value": [is_string]},
+)
+
+LOG_BATCH = RequestSchema(
+    fields={
+        "run_id": STRING,
+        "metrics": repeated(METRIC),
+        "params": repeated(PARAM),
+        "tags": repeated(TAG),
+    },
+    checks={
+        "run_id": [is_string, required],
+        "metrics": [is_array, items_require("key", "value", "timestamp")],
+        "params": [is_array, items_require("key")],
+        "tags": [is_array, items_require("key")],
+    },
+)
+
+LOG_INPUTS = RequestSchema(
+    fields={
+        "run_id": STRING,
+        "datasets": repeated(DATASET_INPUT),
+        "models": repeated(message({"model_id": STRING})),
+    },
+    checks={"run_id": [required, is_string], "datasets": [is_array], "models": [is_array]},
+)
+
+CREATE_RUN = RequestSchema(
+    fields={
+        "experiment_id": STRING,
+        "user_id": STRING,
+        "run_name": STRING,
+        "start_time": INT64,
+        "tags": repeated(TAG),
+    },
+    checks={"experiment_id": [is_string], "start_time": [is_intlike], "run_name": [is_string]},
+)
+
+GET_RUN = RequestSchema(
+    fields={"run_id": STRING, "run_uuid": STRING},
+    checks={"run_id": [required, is_string]},
+)
+
+SEARCH_RUNS = RequestSchema(
+    fields={
+        "experiment_ids": repeated(STRING),
+        "filter": STRING,
+        "run_view_type": VIEW_TYPE,  # proto default ACTIVE_ONLY
+        "max_results": INT32,  # proto default 1000
+        "order_by": repeated(STRING),
+        "page_token": STRING,
+    },
+    checks={
+        "experiment_ids": [is_array],
+        "filter": [is_string],
+        "max_results": [is_intlike, at_most(50000)],
+        "order_by": [is_array, items_are_strings],
+    },
+)
+
+GET_METRIC_HISTORY = RequestSchema(
+    fields={
+        "run_id": STRING,
+        "run_uuid": STRING,
+        "metric_key": STRING,
+        "page_token": STRING,
+        "max_results": INT32,  # no default: absent means "all" (see validate_metric_history_...)
+    },
+    checks={
+        "run_id": [is_string, required],
+        "metric_key": [is_string, required],
+        "page_token": [is_string],
+    },
+)
+
+
+EXPERIMENT_ID_ONLY = RequestSchema(
+    fields={"experiment_id": STRING},
+    checks={"experiment_id": [required, is_string]},
+)
+GET_EXPERIMENT = EXPERIMENT_ID_ONLY
+DELETE_EXPERIMENT = EXPERIMENT_ID_ONLY
+RESTORE_EXPERIMENT = EXPERIMENT_ID_ONLY
+
+CREATE_EXPERIMENT = RequestSchema(
+    fields={"name": STRING, "artifact_location": STRING, "tags": repeated(TAG)},
+    checks={
+        "name": [required, is_string],
+        "artifact_location": [is_string],
+        "tags": [is_array],
+    },
+)
+
+GET_EXPERIMENT_BY_NAME = RequestSchema(
+    fields={"experiment_name": STRING},
+    checks={"experiment_name": [required, is_string]},
+)
+
+SEARCH_EXPERIMENTS = RequestSchema(
+    fields={
+        "max_results": INT64,
+        "page_token": STRING,
+        "filter": STRING,
+        "order_by": repeated(STRING),
+        "view_type": VIEW_TYPE,
+    },
+    checks={
+        "view_type": [is_intlike],
+        "max_results": [is_intlike],
+        "order_by": [is_array],
+        "filter": [is_string],
+        "page_token": [is_string],
+    },
+)
+
+UPDATE_EXPERIMENT = RequestSchema(
+    fields={"experiment_id": STRING, "new_name": STRING},
+    checks={"experiment_id": [required, is_string], "new_name": [is_string, required]},
+)
+
+SET_EXPERIMENT_TAG = RequestSchema(
+    fields={"experiment_id": STRING, "key": STRING, "value": STRING},
+    checks={
+        "experiment_id": [required, is_string],
+        "key": [required, is_string],
+        "value": [is_string],
+    },
+)
+
+DELETE_EXPERIMENT_TAG = RequestSchema(
+    fields={"experiment_id": STRING, "key": STRING},
+    checks={"experiment_id": [required, is_string], "key": [required, is_string]},
+)
+
+UPDATE_RUN = RequestSchema(
+    fields={
+        "run_id": STRING,
+        "run_uuid": STRING,
+        "status": RUN_STATUS,
+        "end_time": INT64,
+        "run_name": STRING,
+    },
+    checks={
+        "run_id": [required, is_string],
+        "end_time": [is_intlike],
+        "status": [is_string],
+        "run_name": [is_string],
+    },
+)
+
+RUN_ID_ONLY = RequestSchema(fields={"run_id": STRING}, checks={"run_id": [required, is_string]})
+DELETE_RUN = RUN_ID_ONLY
+RESTORE_RUN = RUN_ID_ONLY
+
+DELETE_TAG = RequestSchema(
+    fields={"run_id": STRING, "key": STRING},
+    checks={"run_id": [required, is_string], "key": [required, is_string]},
+)
+
+LOG_OUTPUTS = RequestSchema(
+    fields={"run_id": STRING, "models": repeated(message({"model_id": STRING, "step": INT64}))},
+    checks={"run_id": [required, is_string], "models": [required, is_array]},
+)
+
+MAX_RUNS_GET_METRIC_HISTORY_BULK = 100
+MAX_RESULTS_PER_RUN = 2500
+
+
+def _at_most_runs(value: object, param: str) -> None:
+    if isinstance(value, list) and len(value) > MAX_RUNS_GET_METRIC_HISTORY_BULK:
+        raise CheckFailed(
+            "GetMetricHistoryBulkInterval request must specify at most "
+            f"{MAX_RUNS_GET_METRIC_HISTORY_BULK} run_ids. Received {len(value)} run_ids."
+        )
+
+
+def _results_per_run(value: object, param: str) -> None:
+    if value is None:
+        return
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise CheckFailed() from None
+    if not 1 <= number <= MAX_RESULTS_PER_RUN:
+        raise CheckFailed(f"max_results must be between 1 and {MAX_RESULTS_PER_RUN}.")
+
+
+GET_METRIC_HISTORY_BULK_INTERVAL = RequestSchema(
+    fields={
+        "run_ids": repeated(STRING),
+        "metric_key": STRING,
+        "start_step": INT32,
+        "end_step": INT32,
+        "max_results": INT32,
+    },
+    checks={
+        "run_ids": [required, is_array, items_are_strings, _at_most_runs],
+        "metric_key": [required, is_string],
+        "start_step": [is_intlike],
+        "end_step": [is_intlike],
+        "max_results": [is_intlike, _results_per_run],
+    },
+)

@@ -1,0 +1,285 @@
+"""Tracking read queries: experiments, runs (assembled as MLflow's JSON), metric histories.
+
+Results are shaped like MLflow's proto JSON (snake_case, unset fields omitted, int64 as numbers)
+so the gateway can hand them to orjson as they are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+MAX_FLOAT = 1.7976931348623157e308
+
+
+def metric_value(value: float) -> float | str:
+    """MLflow's JSON for a metric value: NaN as "NaN", infinities as the largest doubles."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return MAX_FLOAT if value > 0 else -MAX_FLOAT
+    return value
+
+
+def _tags(rows: Sequence[asyncpg.Record]) -> list[dict[str, str]]:
+    return [{"key": r["key"], "value": r["value"]} for r in rows]
+
+
+def _experiment(row: asyncpg.Record, tags: list[dict[str, str]]) -> dict[str, Any]:
+    experiment: dict[str, Any] = {
+        "experiment_id": str(row["experiment_id"]),
+        "name": row["name"],
+        "artifact_location": row["artifact_location"],
+        "lifecycle_stage": row["lifecycle_stage"],
+        "last_update_time": row["last_update_time"],
+        "creation_time": row["creation_time"],
+    }
+    if tags:
+        experiment["tags"] = tags
+    return experiment
+
+
+_EXPERIMENT_COLUMNS = (
+    "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time"
+)
+
+
+async def experiments_by_id(
+    conn: asyncpg.Connection | asyncpg.Pool, ids: Sequence[int]
+) -> list[dict[str, Any]]:
+    """Experiments in the order of ``ids`` (missing ids are skipped)."""
+    rows = await conn.fetch(
+        f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = ANY($1::bigint[])",
+        list(ids),
+    )
+    tags: dict[int, list[asyncpg.Record]] = defaultdict(list)
+    for tag in await conn.fetch(
+        "SELECT experiment_id, key, value FROM experiment_tags "
+        "WHERE experiment_id = ANY($1::bigint[]) ORDER BY experiment_id, key",
+        list(ids),
+    ):
+        tags[tag["experiment_id"]].append(tag)
+    by_id = {r["experiment_id"]: _experiment(r, _tags(tags[r["experiment_id"]])) for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def experiment(
+    conn: asyncpg.Connection | asyncpg.Pool, experiment_id: int
+) -> dict[str, Any] | None:
+    found = await experiments_by_id(conn, [experiment_id])
+    return found[0] if found else None
+
+
+async def experiment_id_by_name(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> int | None:
+    value = await conn.fetchval("SELECT experiment_id FROM experiments WHERE name = $1", name)
+    return int(value) if value is not None else None
+
+
+_RUN_COLUMNS = (
+    "run_key, run_id, experiment_id, name, user_id, status, start_time, end_time, "
+    "artifact_uri, lifecycle_stage"
+)
+
+
+def run_info(row: asyncpg.Record) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "run_id": row["run_id"],
+        "run_uuid": row["run_id"],
+        "run_name": row["name"],
+        "experiment_id": str(row["experiment_id"]),
+        "user_id": row["user_id"],
+        "status": row["status"],
+        "artifact_uri": row["artifact_uri"],
+        "lifecycle_stage": row["lifecycle_stage"],
+    }
+    if row["start_time"] is not None:
+        info["start_time"] = row["start_time"]
+    if row["end_time"] is not None:
+        info["end_time"] = row["end_time"]
+    return info
+
+
+async def run_row(conn: asyncpg.Connection | asyncpg.Pool, run_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = $1", run_id)
+
+
+async def runs_by_key(
+    conn: asyncpg.Connection | asyncpg.Pool, run_keys: Sequence[int]
+) -> list[dict[str, Any]]:
+    """Full runs (info, data, inputs, outputs) in the order of ``run_keys``: five set-based
+    queries whatever the number of runs."""
+    keys = list(run_keys)
+    if not keys:
+        return []
+    infos = {
+        r["run_key"]: r
+        for r in await conn.fetch(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_key = ANY($1::bigint[])", keys
+        )
+    }
+    metrics: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in await conn.fetch(
+        "SELECT l.run_key, k.key, l.value, l.timestamp, l.step FROM latest_metrics l "
+        "JOIN metric_keys k USING (key_id) WHERE l.run_key = ANY($1::bigint[]) "
+        "ORDER BY l.run_key, k.key",
+        keys,
+    ):
+        metrics[r[0]].append(
+            {"key": r[1], "value": metric_value(r[2]), "timestamp": r[3], "step": r[4]}
+        )
+    params: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for r in await conn.fetch(
+        "SELECT run_key, key, value FROM run_params WHERE run_key = ANY($1::bigint[]) "
+        "ORDER BY run_key, key",
+        keys,
+    ):
+        params[r[0]].append({"key": r[1], "value": r[2]})
+    tags: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for r in await conn.fetch(
+        "SELECT run_key, key, value FROM run_tags WHERE run_key = ANY($1::bigint[]) "
+        "ORDER BY run_key, key",
+        keys,
+    ):
+        tags[r[0]].append({"key": r[1], "value": r[2]})
+    datasets: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in await conn.fetch(
+        "SELECT i.run_key, i.tags, d.name, d.digest, d.source_type, d.source, d.schema, "
+        "d.profile FROM run_dataset_inputs i JOIN datasets d USING (dataset_key) "
+        "WHERE i.run_key = ANY($1::bigint[]) ORDER BY i.run_key, d.dataset_key",
+        keys,
+    ):
+        dataset = {
+            "name": r["name"],
+            "digest": r["digest"],
+            "source_type": r["source_type"],
+            "source": r["source"],
+        }
+        if r["schema"] is not None:
+            dataset["schema"] = r["schema"]
+        if r["profile"] is not None:
+            dataset["profile"] = r["profile"]
+        entry: dict[str, Any] = {"dataset": dataset}
+        if r["tags"]:
+            entry["tags"] = r["tags"]
+        datasets[r["run_key"]].append(entry)
+    model_inputs: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for r in await conn.fetch(
+        "SELECT run_key, model_id FROM run_model_inputs WHERE run_key = ANY($1::bigint[]) "
+        "ORDER BY run_key, model_id",
+        keys,
+    ):
+        model_inputs[r[0]].append({"model_id": r[1]})
+    outputs: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in await conn.fetch(
+        "SELECT run_key, model_id, step FROM run_model_outputs "
+        "WHERE run_key = ANY($1::bigint[]) ORDER BY run_key, model_id",
+        keys,
+    ):
+        outputs[r[0]].append({"model_id": r[1], "step": r[2]})
+
+    runs = []
+    for key in keys:
+        row = infos.get(key)
+        if row is None:
+            continue
+        data: dict[str, Any] = {}
+        if metrics[key]:
+            data["metrics"] = metrics[key]
+        if params[key]:
+            data["params"] = params[key]
+        if tags[key]:
+            data["tags"] = tags[key]
+        inputs: dict[str, Any] = {}
+        if datasets[key]:
+            inputs["dataset_inputs"] = datasets[key]
+        if model_inputs[key]:
+            inputs["model_inputs"] = model_inputs[key]
+        run_outputs: dict[str, Any] = {}
+        if outputs[key]:
+            run_outputs["model_outputs"] = outputs[key]
+        runs.append({"info": run_info(row), "data": data, "inputs": inputs, "outputs": run_outputs})
+    return runs
+
+
+async def run_key_of(conn: asyncpg.Connection | asyncpg.Pool, run_id: str) -> int | None:
+    value = await conn.fetchval("SELECT run_key FROM runs WHERE run_id = $1", run_id)
+    return int(value) if value is not None else None
+
+
+# The history, ordered as MLflow's SQL store orders it, rendered to JSON text by PostgreSQL
+# itself so a 25,000-point page never becomes 25,000 Python dicts. PostgreSQL writes NaN and
+# infinities as the JSON strings "NaN", "Infinity" and "-Infinity", which the client parses.
+# One row more than the page is read to tell whether another page follows.
+_HISTORY = """
+SELECT coalesce(json_agg(json_build_object(
+           'key', $3::text, 'value', m.value, 'timestamp', m.timestamp, 'step', m.step)
+         ORDER BY m.rn) FILTER (WHERE $5::bigint IS NULL OR m.rn <= $5), '[]')::text,
+       count(*)
+  FROM (SELECT t.*, row_number() OVER () AS rn
+          FROM (SELECT timestamp, step, value FROM metrics
+                 WHERE run_key = $1 AND key_id = (SELECT key_id FROM metric_keys WHERE key = $3)
+                 ORDER BY timestamp, step, value
+                OFFSET $2 LIMIT $4) t) m"""
+
+
+async def metric_history_json(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    run_key: int,
+    key: str,
+    offset: int,
+    page_size: int | None,
+) -> tuple[str, int, bool]:
+    """(JSON array text of up to ``page_size`` points from ``offset``, how many, more follow?)"""
+    limit = page_size + 1 if page_size is not None else None
+    row = await conn.fetchrow(_HISTORY, run_key, offset, key, limit, page_size)
+    assert row is not None
+    total = int(row[1])
+    more = page_size is not None and total > page_size
+    return row[0], min(total, page_size) if page_size is not None else total, more
+
+
+# Evenly spaced rows of each run's history in the step range, always with the first and the last
+# (only the last when max_results is 1); PostgreSQL computes it with window functions.
+_SAMPLED = """
+WITH picked AS (
+    SELECT m.run_key, m.step, m.timestamp, m.value,
+           row_number() OVER w - 1 AS i, count(*) OVER (PARTITION BY m.run_key) AS n
+      FROM metrics m
+     WHERE m.run_key = ANY($1::bigint[])
+       AND m.key_id = (SELECT key_id FROM metric_keys WHERE key = $2)
+       AND ($3::bigint IS NULL OR m.step BETWEEN $3 AND $4)
+    WINDOW w AS (PARTITION BY m.run_key ORDER BY m.step, m.timestamp, m.value)
+)
+SELECT r.run_id, p.step, p.timestamp, p.value
+  FROM picked p JOIN runs r USING (run_key)
+ WHERE p.n <= $5
+    OR ($5 = 1 AND p.i = p.n - 1)
+    OR ($5 > 1 AND (p.i = p.n - 1
+        OR floor(p.i * ($5 - 1)::float8 / (p.n - 1))
+           <> floor((p.i - 1) * ($5 - 1)::float8 / (p.n - 1))))
+ ORDER BY r.run_id, p.step, p.timestamp, p.value"""
+
+
+async def sampled_history(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    run_keys: Sequence[int],
+    key: str,
+    max_results: int,
+    start_step: int | None,
+    end_step: int | None,
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(_SAMPLED, list(run_keys), key, start_step, end_step, max_results)
+    return [
+        {
+            "key": key,
+            "value": metric_value(r["value"]),
+            "timestamp": r["timestamp"],
+            "step": r["step"],
+            "run_id": r["run_id"],
+        }
+        for r in rows
+    ]
