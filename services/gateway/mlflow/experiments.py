@@ -17,10 +17,10 @@ from schemas import (
 from services.gateway import validation
 from services.gateway.errors import MlflowError
 from services.gateway.mlflow import messages
+from services.gateway.mlflow.searching import search_page
 from services.gateway.requests import read_request
 from services.gateway.responses import empty_response, json_response
 from services.gateway.writes import node_of, write
-from services.search.errors import SearchError
 from services.search.experiments import ExperimentSearch, compile_experiment_search
 from services.store import tracking
 
@@ -87,29 +87,25 @@ async def get_by_name(request: Request) -> Response:
 
 async def search(request: Request) -> Response:
     body = await read_request(request, messages.SEARCH_EXPERIMENTS)
-    view = body.get("view_type", "ACTIVE_ONLY")
-    try:
-        compiled = compile_experiment_search(
+    page, token = await search_page(
+        request,
+        lambda: compile_experiment_search(
             ExperimentSearch(
                 filter=body.get("filter", ""),
                 order_by=list(body.get("order_by", [])),
-                view_type=view,
+                view_type=body.get("view_type", "ACTIVE_ONLY"),
                 max_results=body.get("max_results", 1000),
                 page_token=body.get("page_token") or None,
             )
-        )
-    except SearchError as err:
-        raise MlflowError("INVALID_PARAMETER_VALUE", err.message) from err
+        ),
+    )
     pool = node_of(request).database.pool
-    rows = await pool.fetch(compiled.sql, *compiled.args)
-    page = rows[: compiled.max_results]
-    response: dict[str, object] = {
-        "experiments": await tracking.experiments_by_id(pool, [r["experiment_id"] for r in page])
-    }
-    if len(rows) > compiled.max_results:
-        response["next_page_token"] = compiled.next_page_token(page[-1])
-    if not response["experiments"]:
-        del response["experiments"]
+    response: dict[str, object] = {}
+    found = await tracking.experiments_by_id(pool, [r["experiment_id"] for r in page])
+    if found:
+        response["experiments"] = found
+    if token:
+        response["next_page_token"] = token
     return json_response(response)
 
 

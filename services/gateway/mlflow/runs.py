@@ -35,11 +35,11 @@ from services.gateway.errors import MlflowError
 from services.gateway.mlflow import messages
 from services.gateway.mlflow.experiments import experiment_number, not_found
 from services.gateway.mlflow.names import random_run_name
+from services.gateway.mlflow.searching import search_page
 from services.gateway.requests import read_request
 from services.gateway.responses import empty_response, json_response
 from services.gateway.writes import Rephrase, events_for, node_of, submit, write
 from services.projector.verdict import Verdict
-from services.search.errors import SearchError
 from services.search.runs import RunSearch, compile_run_search
 from services.store import tracking
 
@@ -133,28 +133,26 @@ async def restore(request: Request) -> Response:
 
 async def search(request: Request) -> Response:
     body = await read_request(request, messages.SEARCH_RUNS)
-    try:
-        compiled = compile_run_search(
+    experiment_ids = [experiment_number(e) for e in body.get("experiment_ids", [])]
+    page, token = await search_page(
+        request,
+        lambda: compile_run_search(
             RunSearch(
-                experiment_ids=[experiment_number(e) for e in body.get("experiment_ids", [])],
+                experiment_ids=experiment_ids,
                 filter=body.get("filter", ""),
                 order_by=list(body.get("order_by", [])),
                 view_type=body.get("run_view_type", "ACTIVE_ONLY"),
                 max_results=body.get("max_results", 1000),
                 page_token=body.get("page_token") or None,
             )
-        )
-    except SearchError as err:
-        raise MlflowError("INVALID_PARAMETER_VALUE", err.message) from err
-    pool = node_of(request).database.pool
-    rows = await pool.fetch(compiled.sql, *compiled.args)
-    page = rows[: compiled.max_results]
+        ),
+    )
     response: dict[str, object] = {}
-    runs = await tracking.runs_by_key(pool, [r["run_key"] for r in page])
+    runs = await tracking.runs_by_key(node_of(request).database.pool, [r["run_key"] for r in page])
     if runs:
         response["runs"] = runs
-    if len(rows) > compiled.max_results:
-        response["next_page_token"] = compiled.next_page_token(page[-1])
+    if token:
+        response["next_page_token"] = token
     return json_response(response)
 
 
