@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.gateway.requests import (
+    BOOL,
     DOUBLE,
     INT32,
     INT64,
@@ -286,5 +287,76 @@ GET_METRIC_HISTORY_BULK_INTERVAL = RequestSchema(
         "start_step": [is_intlike],
         "end_step": [is_intlike],
         "max_results": [is_intlike, _results_per_run],
+    },
+)
+
+LOGGED_MODEL_STATUS = enum(
+    {
+        "LOGGED_MODEL_STATUS_UNSPECIFIED": 0,
+        "LOGGED_MODEL_PENDING": 1,
+        "LOGGED_MODEL_READY": 2,
+        "LOGGED_MODEL_UPLOAD_FAILED": 3,
+    }
+)
+
+CREATE_LOGGED_MODEL = RequestSchema(
+    fields={
+        "experiment_id": STRING,
+        "name": STRING,
+        "model_type": STRING,
+        "source_run_id": STRING,
+        "params": repeated(PARAM),
+        "tags": repeated(TAG),
+    },
+    checks={
+        "experiment_id": [is_string, required],
+        "name": [is_string],
+        "model_type": [is_string],
+        "source_run_id": [is_string],
+        "params": [is_array],
+        "tags": [is_array],
+    },
+)
+
+FINALIZE_LOGGED_MODEL = RequestSchema(
+    fields={"model_id": STRING, "status": LOGGED_MODEL_STATUS},
+    checks={"model_id": [is_string, required], "status": [is_intlike, required]},
+)
+
+SET_LOGGED_MODEL_TAGS = RequestSchema(
+    fields={"model_id": STRING, "tags": repeated(TAG)},
+    checks={"tags": [is_array]},
+)
+
+LOG_LOGGED_MODEL_PARAMS = RequestSchema(
+    fields={"model_id": STRING, "params": repeated(PARAM)},
+    checks={"model_id": [is_string, required], "params": [is_array]},
+)
+
+SEARCH_LOGGED_MODELS = RequestSchema(
+    fields={
+        "experiment_ids": repeated(STRING),
+        "filter": STRING,
+        "datasets": repeated(message({"dataset_name": STRING, "dataset_digest": STRING})),
+        "max_results": INT32,
+        "order_by": repeated(
+            message(
+                {
+                    "field_name": STRING,
+                    "ascending": BOOL,
+                    "dataset_name": STRING,
+                    "dataset_digest": STRING,
+                }
+            )
+        ),
+        "page_token": STRING,
+    },
+    checks={
+        "experiment_ids": [is_array, items_are_strings, required],
+        "filter": [is_string],
+        "datasets": [is_array],
+        "max_results": [is_intlike],
+        "order_by": [is_array],
+        "page_token": [is_string],
     },
 )

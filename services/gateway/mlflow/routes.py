@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from services.gateway.mlflow import experiments, metrics, runs
+from services.gateway.mlflow import experiments, logged_models, metrics, runs
 
 PREFIXES = ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/")
 
 
 def mlflow_routes() -> list[Route]:
-    table = [*experiments.ROUTES, *runs.ROUTES, *metrics.ROUTES]
+    table = [*experiments.ROUTES, *runs.ROUTES, *metrics.ROUTES, *logged_models.ROUTES]
     return [
         Route(prefix + path, endpoint, methods=[method])
         for prefix in PREFIXES

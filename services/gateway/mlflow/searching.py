@@ -10,11 +10,12 @@ from starlette.requests import Request
 from services.gateway.errors import MlflowError
 from services.gateway.writes import node_of
 from services.search.errors import SearchError
+from services.search.logged_models import CompiledModelSearch
 from services.search.paging import CompiledSearch
 
 
 async def search_page(
-    request: Request, compile_search: Callable[[], CompiledSearch]
+    request: Request, compile_search: Callable[[], CompiledSearch | CompiledModelSearch]
 ) -> tuple[list[Any], str | None]:
     try:
         compiled = compile_search()

@@ -1,5 +1,13 @@
 """Projections of each event type into the read models (imported for their registrations)."""
 
-from services.projector.handlers import experiments, inputs, metrics, params, runs, tags
+from services.projector.handlers import (
+    experiments,
+    inputs,
+    logged_models,
+    metrics,
+    params,
+    runs,
+    tags,
+)
 
-__all__ = ["experiments", "inputs", "metrics", "params", "runs", "tags"]
+__all__ = ["experiments", "inputs", "logged_models", "metrics", "params", "runs", "tags"]
