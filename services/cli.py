@@ -141,24 +141,75 @@ def db_upgrade(data_dir: DataDir = None) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(data_dir: DataDir = None) -> None:
+def audit_verify(
+    data_dir: DataDir = None,
+    incremental: Annotated[
+        bool,
+        typer.Option(help="Resume each chain after its last verified checkpoint."),
+    ] = False,
+    against_log: Annotated[
+        bool,
+        typer.Option(
+            "--against-log",
+            help="Also check that every link's log coordinates hold the recorded event.",
+        ),
+    ] = False,
+) -> None:
     """Recompute every hash chain; exit 1 and name the first broken link if any."""
-    from services.audit.verify import AuditReport, verify
+    import asyncpg
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from services.audit.coordinates import CoordinateProblem, check_coordinates
+    from services.audit.verify import AuditReport, total_links, verify
     from services.store.connect import resolve_dsn
     from services.store.pool import connect
 
-    async def run() -> AuditReport:
-        conn = await connect(resolve_dsn(_core(data_dir)))
+    core = _core(data_dir)
+
+    async def run() -> tuple[AuditReport, list[CoordinateProblem]]:
+        conn = await connect(resolve_dsn(core))
         try:
-            return await verify(conn)
+            total = await total_links(conn, incremental)
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err_console,
+                transient=True,
+            ) as bar:
+                task = bar.add_task("verifying links", total=total)
+                report = await verify(
+                    conn,
+                    incremental=incremental,
+                    progress=lambda n: bar.advance(task, n),
+                )
+            problems: list[CoordinateProblem] = []
+            if against_log:
+                problems = await _check_against_log(conn, core)
+            return report, problems
         finally:
             await conn.close()
 
-    with console.status("verifying the audit chains"):
-        report = asyncio.run(run())
+    async def _check_against_log(
+        conn: asyncpg.Connection, core: CoreSettings
+    ) -> list[CoordinateProblem]:
+        from services.log.factory import open_event_log
+        from services.store.pool import create_pool
+
+        dsn = resolve_dsn(core)
+        pool = await create_pool(dsn, min_size=1, max_size=2)
+        event_log = await open_event_log(core, KafkaSettings(), pool, dsn)
+        try:
+            return await check_coordinates(conn, event_log)
+        finally:
+            await event_log.close()
+            await pool.close()
+
+    report, problems = asyncio.run(run())
     table = Table(title="audit chains")
     table.add_column("chain")
-    table.add_column("links", justify="right")
+    table.add_column("links checked", justify="right")
     table.add_column("status")
     for chain in report.chains:
         if chain.broken is None:
@@ -171,16 +222,71 @@ def audit_verify(data_dir: DataDir = None) -> None:
             )
         table.add_row(chain.chain, str(chain.links), status)
     console.print(table)
-    if report.intact:
-        console.print(f"audit log intact: {report.links} links in {len(report.chains)} chains")
-    else:
-        for chain in report.chains:
-            if chain.broken is not None:
-                err_console.print(
-                    f"BROKEN: chain {chain.chain} link {chain.broken.chain_seq}"
-                    f" (audit seq {chain.broken.seq}): {chain.broken.problem}"
-                )
+    for problem in problems:
+        err_console.print(
+            f"LOG MISMATCH: chain {problem.chain} link {problem.chain_seq} (audit seq "
+            f"{problem.seq}): {problem.problem}"
+        )
+    if report.intact and not problems:
+        scope = "new links" if incremental else "links"
+        console.print(
+            f"audit log intact: {report.links} {scope} in {len(report.chains)} chains"
+            + (" (log coordinates checked)" if against_log else "")
+        )
+        return
+    for chain in report.chains:
+        if chain.broken is not None:
+            err_console.print(
+                f"BROKEN: chain {chain.chain} link {chain.broken.chain_seq}"
+                f" (audit seq {chain.broken.seq}): {chain.broken.problem}"
+            )
+    raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSON lines file to write.")],
+    from_seq: Annotated[int, typer.Option(help="First audit sequence number.")] = 1,
+    to_seq: Annotated[int | None, typer.Option(help="Last audit sequence number.")] = None,
+    chain: Annotated[str | None, typer.Option(help="Only this chain.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write a range of the audit log as JSON lines with the chain hashes."""
+    from services.audit.export import export_lines
+    from services.store.connect import resolve_dsn
+    from services.store.pool import connect
+
+    async def run() -> int:
+        conn = await connect(resolve_dsn(_core(data_dir)))
+        count = 0
+        try:
+            with output.open("wb") as out:
+                async for line in export_lines(conn, from_seq, to_seq, chain):
+                    out.write(line)
+                    count += 1
+        finally:
+            await conn.close()
+        return count
+
+    with console.status("exporting"):
+        count = asyncio.run(run())
+    console.print(f"wrote {count} links to {output}")
+
+
+@audit_app.command("check-export")
+def audit_check_export(
+    path: Annotated[Path, typer.Argument(help="An exported JSON lines file.")],
+) -> None:
+    """Recompute the hash chains of an export, without the database."""
+    from services.audit.export import check_export
+
+    with path.open("rb") as lines:
+        result = check_export(lines)
+    for problem in result.problems:
+        err_console.print(f"BROKEN: {problem}")
+    if not result.intact:
         raise typer.Exit(1)
+    console.print(f"export intact: {result.lines} links in {len(result.chains)} chains")
 
 
 def main() -> None:

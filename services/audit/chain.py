@@ -8,8 +8,10 @@ recompute every link from an export without ledgerflow.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -58,3 +60,23 @@ class AuditLink:
 
     def hash(self, prev_hash: bytes) -> bytes:
         return hashlib.sha256(prev_hash + self.record()).digest()
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> AuditLink:
+        """The link of an audit_log row (or of an exported line with the same field names)."""
+        recorded_at = row["recorded_at"]
+        if isinstance(recorded_at, str):
+            recorded_at = datetime.fromisoformat(recorded_at.replace("Z", "+00:00"))
+        return cls(
+            chain=row["chain"],
+            chain_seq=row["chain_seq"],
+            topic=row["topic"],
+            partition=row["partition"],
+            offset=row["log_offset"],
+            recorded_at=recorded_at,
+            verdict=row["verdict"],
+            error_code=row["error_code"],
+            reason=row["reason"],
+            outcome=row["outcome"],
+            event=row["event"],
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -14,7 +15,7 @@ _ROWS = """
 SELECT seq, chain, chain_seq, topic, partition, log_offset, event_id, event_type, aggregate,
        actor_name, actor_kind, occurred_at, recorded_at, event, verdict, error_code, reason,
        outcome, prev_hash, hash
-  FROM audit_log WHERE chain = $1 ORDER BY chain_seq, seq"""
+  FROM audit_log WHERE chain = $1 AND chain_seq > $2 ORDER BY chain_seq, seq"""
 
 
 @dataclass(frozen=True)
@@ -82,15 +83,32 @@ def _derived_mismatch(row: asyncpg.Record) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """A link already verified: verification may resume after it."""
+
+    chain_seq: int
+    hash: bytes
+
+
+Progress = Callable[[int], None]
+
+
 async def verify_chain(
-    conn: asyncpg.Connection, chain: str, head: tuple[int, bytes] | None
+    conn: asyncpg.Connection,
+    chain: str,
+    head: tuple[int, bytes] | None,
+    start: Checkpoint | None = None,
+    progress: Progress | None = None,
 ) -> ChainReport:
     report = ChainReport(chain=chain)
-    expected_seq = 1
-    prev = GENESIS
+    expected_seq = (start.chain_seq if start else 0) + 1
+    prev = start.hash if start else GENESIS
     async with conn.transaction(readonly=True):
-        async for row in conn.cursor(_ROWS, chain, prefetch=2000):
+        async for row in conn.cursor(_ROWS, chain, expected_seq - 1, prefetch=2000):
             report.links += 1
+            if progress is not None:
+                progress(1)
 
             def broken(problem: str, row: asyncpg.Record = row) -> BrokenLink:
                 return BrokenLink(chain, row["chain_seq"], row["seq"], problem)
@@ -104,19 +122,7 @@ async def verify_chain(
             if bytes(row["prev_hash"]) != prev:
                 report.broken = broken("prev_hash does not match the previous link's hash")
                 return report
-            link = AuditLink(
-                chain=row["chain"],
-                chain_seq=row["chain_seq"],
-                topic=row["topic"],
-                partition=row["partition"],
-                offset=row["log_offset"],
-                recorded_at=row["recorded_at"],
-                verdict=row["verdict"],
-                error_code=row["error_code"],
-                reason=row["reason"],
-                outcome=row["outcome"],
-                event=row["event"],
-            )
+            link = AuditLink.from_row(row)
             if link.hash(prev) != bytes(row["hash"]):
                 report.broken = broken("hash does not match the row's content")
                 return report
@@ -141,7 +147,23 @@ async def verify_chain(
     return report
 
 
-async def verify(conn: asyncpg.Connection) -> AuditReport:
+async def total_links(conn: asyncpg.Connection, incremental: bool = False) -> int:
+    """How many links a verification will read (for a progress bar)."""
+    if incremental:
+        value = await conn.fetchval(
+            "SELECT coalesce(sum(h.chain_seq - coalesce(c.chain_seq, 0)), 0) "
+            "FROM audit_chain_heads h LEFT JOIN audit_checkpoints c USING (chain)"
+        )
+    else:
+        value = await conn.fetchval("SELECT coalesce(sum(chain_seq), 0) FROM audit_chain_heads")
+    return int(value)
+
+
+async def verify(
+    conn: asyncpg.Connection, *, incremental: bool = False, progress: Progress | None = None
+) -> AuditReport:
+    """Recompute every chain. ``incremental`` resumes each chain after its last checkpoint (the
+    links before it were found intact by an earlier run) and stores new checkpoints."""
     heads = {
         r["chain"]: (r["chain_seq"], bytes(r["hash"]))
         for r in await conn.fetch("SELECT chain, chain_seq, hash FROM audit_chain_heads")
@@ -149,7 +171,26 @@ async def verify(conn: asyncpg.Connection) -> AuditReport:
     chains = sorted(
         set(heads) | {r["chain"] for r in await conn.fetch("SELECT DISTINCT chain FROM audit_log")}
     )
+    checkpoints: dict[str, Checkpoint] = {}
+    if incremental:
+        checkpoints = {
+            r["chain"]: Checkpoint(r["chain_seq"], bytes(r["hash"]))
+            for r in await conn.fetch("SELECT chain, chain_seq, hash FROM audit_checkpoints")
+        }
     report = AuditReport()
     for chain in chains:
-        report.chains.append(await verify_chain(conn, chain, heads.get(chain)))
+        chain_report = await verify_chain(
+            conn, chain, heads.get(chain), checkpoints.get(chain), progress
+        )
+        report.chains.append(chain_report)
+        head = heads.get(chain)
+        if incremental and chain_report.intact and head is not None:
+            await conn.execute(
+                "INSERT INTO audit_checkpoints (chain, chain_seq, hash) VALUES ($1, $2, $3) "
+                "ON CONFLICT (chain) DO UPDATE SET chain_seq = EXCLUDED.chain_seq, "
+                "hash = EXCLUDED.hash, verified_at = clock_timestamp()",
+                chain,
+                head[0],
+                head[1],
+            )
     return report

@@ -8,11 +8,14 @@ from services.gateway.requests import (
     INT32,
     INT64,
     STRING,
+    Check,
     CheckFailed,
+    Kind,
     RequestSchema,
     at_most,
     enum,
     is_array,
+    is_bool,
     is_floatlike,
     is_intlike,
     is_string,
@@ -360,3 +363,125 @@ SEARCH_LOGGED_MODELS = RequestSchema(
         "page_token": [is_string],
     },
 )
+
+
+# ---- model registry (mlflow/protos/model_registry.proto) ----
+
+
+def _registry(fields: dict[str, Kind], required_fields: tuple[str, ...]) -> RequestSchema:
+    """Registry handlers check `[_assert_string, _assert_required]` on their key fields and
+    `_assert_string` (or the array checks) on the rest."""
+    checks: dict[str, list[Check]] = {}
+    for name, kind in fields.items():
+        if name in required_fields:
+            checks[name] = [is_string, required]
+        elif kind is STRING:
+            checks[name] = [is_string]
+    return RequestSchema(fields=fields, checks=checks)
+
+
+CREATE_REGISTERED_MODEL = RequestSchema(
+    fields={
+        "name": STRING,
+        "tags": repeated(TAG),
+        "description": STRING,
+        "deployment_job_id": STRING,
+    },
+    checks={"name": [is_string, required], "tags": [is_array], "description": [is_string]},
+)
+GET_REGISTERED_MODEL = _registry({"name": STRING}, ("name",))
+DELETE_REGISTERED_MODEL = GET_REGISTERED_MODEL
+RENAME_REGISTERED_MODEL = _registry({"name": STRING, "new_name": STRING}, ("name", "new_name"))
+UPDATE_REGISTERED_MODEL = _registry(
+    {"name": STRING, "description": STRING, "deployment_job_id": STRING}, ("name",)
+)
+SEARCH_REGISTERED_MODELS = RequestSchema(
+    fields={
+        "filter": STRING,
+        "max_results": INT64,
+        "order_by": repeated(STRING),
+        "page_token": STRING,
+    },
+    checks={
+        "filter": [is_string],
+        "max_results": [is_intlike, at_most(1000)],
+        "order_by": [is_array, items_are_strings],
+        "page_token": [is_string],
+    },
+)
+GET_LATEST_VERSIONS = RequestSchema(
+    fields={"name": STRING, "stages": repeated(STRING)},
+    checks={"name": [is_string, required], "stages": [is_array, items_are_strings]},
+)
+CREATE_MODEL_VERSION = RequestSchema(
+    fields={
+        "name": STRING,
+        "source": STRING,
+        "run_id": STRING,
+        "tags": repeated(TAG),
+        "run_link": STRING,
+        "description": STRING,
+        "model_id": STRING,
+    },
+    checks={
+        "name": [is_string, required],
+        "source": [is_string, required],
+        "run_id": [is_string],
+        "tags": [is_array],
+        "run_link": [is_string],
+        "description": [is_string],
+        "model_id": [is_string],
+    },
+)
+MODEL_VERSION = _registry({"name": STRING, "version": STRING}, ("name", "version"))
+GET_MODEL_VERSION = MODEL_VERSION
+DELETE_MODEL_VERSION = MODEL_VERSION
+GET_MODEL_VERSION_DOWNLOAD_URI = RequestSchema(
+    fields={"name": STRING, "version": STRING}, checks={}
+)
+UPDATE_MODEL_VERSION = _registry(
+    {"name": STRING, "version": STRING, "description": STRING}, ("name", "version")
+)
+TRANSITION_STAGE = RequestSchema(
+    fields={
+        "name": STRING,
+        "version": STRING,
+        "stage": STRING,
+        "archive_existing_versions": BOOL,
+    },
+    checks={
+        "name": [is_string, required],
+        "version": [is_string, required],
+        "stage": [is_string, required],
+        "archive_existing_versions": [is_bool],
+    },
+)
+SEARCH_MODEL_VERSIONS = RequestSchema(
+    fields={
+        "filter": STRING,
+        "max_results": INT64,
+        "order_by": repeated(STRING),
+        "page_token": STRING,
+    },
+    checks={
+        "filter": [is_string],
+        "max_results": [is_intlike, at_most(200_000)],
+        "order_by": [is_array, items_are_strings],
+        "page_token": [is_string],
+    },
+)
+SET_REGISTERED_MODEL_TAG = _registry(
+    {"name": STRING, "key": STRING, "value": STRING}, ("name", "key")
+)
+DELETE_REGISTERED_MODEL_TAG = _registry({"name": STRING, "key": STRING}, ("name", "key"))
+SET_MODEL_VERSION_TAG = _registry(
+    {"name": STRING, "version": STRING, "key": STRING, "value": STRING},
+    ("name", "version", "key"),
+)
+DELETE_MODEL_VERSION_TAG = _registry(
+    {"name": STRING, "version": STRING, "key": STRING}, ("name", "version", "key")
+)
+SET_ALIAS = _registry(
+    {"name": STRING, "alias": STRING, "version": STRING}, ("name", "alias", "version")
+)
+ALIAS = _registry({"name": STRING, "alias": STRING}, ("name", "alias"))

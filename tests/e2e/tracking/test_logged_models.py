@@ -51,7 +51,7 @@ def test_logged_model_lifecycle(client: MlflowClient) -> None:
     by_metric = client.search_logged_models(
         [experiment_id], order_by=[{"field_name": "metrics.acc", "ascending": False}]
     )
-    assert [m.model_id for m in by_metric][0] == model.model_id
+    assert by_metric[0].model_id == model.model_id
     page = client.search_logged_models([experiment_id], max_results=1)
     assert len(page) == 1 and page.token
     rest = client.search_logged_models([experiment_id], max_results=1, page_token=page.token)
