@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from schemas import SYSTEM_ACTOR, Envelope, ExperimentCreated, new_event
+from services.artifacts.factory import open_artifact_store
 from services.artifacts.settings import ArtifactSettings
+from services.artifacts.store import ArtifactStore
 from services.gateway.verdicts import VerdictTimeout, VerdictWaiter
 from services.log.base import EventLog
 from services.log.factory import open_event_log
@@ -42,7 +44,7 @@ class Node:
         artifacts: ArtifactSettings | None = None,
     ) -> None:
         self.core = core
-        self.artifacts = artifacts or ArtifactSettings()
+        self.artifact_settings = artifacts or ArtifactSettings()
         self.kafka = kafka or KafkaSettings()
         self.projector_settings = projector or ProjectorSettings()
         self.run_projector = (
@@ -52,6 +54,7 @@ class Node:
         self._database: Database | None = None
         self._event_log: EventLog | None = None
         self._verdicts: VerdictWaiter | None = None
+        self._artifacts: ArtifactStore | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -65,7 +68,14 @@ class Node:
         assert self._event_log is not None, "Node.start() first"
         return self._event_log
 
+    @property
+    def artifacts(self) -> ArtifactStore:
+        """The artifact store (local directory or S3) the gateway proxies."""
+        assert self._artifacts is not None, "Node.start() first"
+        return self._artifacts
+
     async def start(self) -> None:
+        self._artifacts = await open_artifact_store(self.artifact_settings, self.core.data_dir)
         self._database = await open_database(self.core)
         self._event_log = await open_event_log(
             self.core, self.kafka, self._database.pool, self._database.dsn
@@ -76,11 +86,18 @@ class Node:
         if self.run_projector:
             applier = BatchApplier(self._database.pool, self._event_log)
             layout = self._event_log.layout
-            for topic in (layout.control, layout.data):
-                worker = ProjectorWorker(
-                    applier, topic, max_batch=self.projector_settings.max_batch
+            max_batch = self.projector_settings.max_batch
+            workers = [ProjectorWorker(applier, layout.control, max_batch=max_batch)]
+            count = max(1, min(self.projector_settings.data_workers, layout.data_partitions))
+            for n in range(count):
+                share = list(range(n, layout.data_partitions, count))
+                workers.append(
+                    ProjectorWorker(applier, layout.data, partitions=share, max_batch=max_batch)
                 )
-                self._tasks.append(asyncio.create_task(worker.run(self._stop), name=topic))
+            for worker in workers:
+                self._tasks.append(
+                    asyncio.create_task(worker.run(self._stop), name=f"projector:{worker.topic}")
+                )
         if self.run_projector:
             await self._ensure_default_experiment()
         else:
@@ -88,7 +105,7 @@ class Node:
             self._tasks.append(asyncio.create_task(self._ensure_default_experiment()))
 
     def artifact_location(self, experiment_id: str) -> str:
-        return self.artifacts.location(experiment_id)
+        return self.artifact_settings.location(experiment_id)
 
     async def _ensure_default_experiment(self) -> None:
         """Experiment "0" ("Default") exists from the start, created by an event like any other
@@ -124,6 +141,8 @@ class Node:
             await self._event_log.close()
         if self._database is not None:
             await self._database.close()
+        if self._artifacts is not None:
+            await self._artifacts.close()
 
     async def submit(
         self, events: Sequence[Envelope], *, wait: bool = True

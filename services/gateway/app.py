@@ -11,16 +11,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.gateway import health
+from services.gateway.artifacts import artifact_routes
 from services.gateway.errors import (
     MlflowError,
     error_response,
     handle_method_not_allowed,
     handle_mlflow_error,
     handle_not_found,
+    handle_registry_error,
     handle_unexpected,
 )
+from services.gateway.ledgerflow import events as ledgerflow_events
 from services.gateway.mlflow.routes import mlflow_routes
 from services.node import Node
+from services.registry.errors import RegistryError
 
 
 def create_app(node: Node) -> Starlette:
@@ -44,10 +48,11 @@ def create_app(node: Node) -> Starlette:
         )
 
     app = Starlette(
-        routes=[*health.routes, *mlflow_routes()],
+        routes=[*health.routes, *mlflow_routes(), *artifact_routes(), *ledgerflow_events.routes],
         lifespan=lifespan,
         exception_handlers={
             MlflowError: handle_mlflow_error,
+            RegistryError: handle_registry_error,
             HTTPException: http_error,
             Exception: handle_unexpected,
         },

@@ -65,6 +65,12 @@ async def handle_mlflow_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
+async def handle_registry_error(_request: Request, exc: Exception) -> Response:
+    """The registry's read queries refuse with MLflow's code and text (services/registry)."""
+    code = getattr(exc, "error_code", "INTERNAL_ERROR")
+    return error_response(MlflowError(code, getattr(exc, "message", str(exc))))
+
+
 async def handle_not_found(request: Request, _exc: Exception) -> Response:
     return error_response(
         MlflowError(

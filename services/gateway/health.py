@@ -8,6 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from services.gateway import artifacts
+
 VERSION = version("ledgerflow")
 
 
@@ -26,14 +28,15 @@ async def server_info(request: Request) -> Response:
             "store_type": "SqlStore",
             "workspaces_enabled": False,
             "trace_archival_enabled": False,
-            "multipart_uploads_enabled": False,
-            "multipart_downloads_enabled": False,
+            "multipart_uploads_enabled": artifacts.MULTIPART_UPLOADS,
+            "multipart_downloads_enabled": artifacts.MULTIPART_DOWNLOADS,
             "presigned_upload_run_id_supported": False,
             "presigned_upload_model_id_supported": False,
             "features_enabled": {"gateway": False},
             "ledgerflow": {
                 "version": VERSION,
                 "log_backend": request.app.state.node.core.log_backend,
+                "artifact_store": request.app.state.node.artifact_settings.backend,
             },
         }
     )

@@ -108,6 +108,23 @@ async def _apply_one(conn: asyncpg.Connection, event: Envelope) -> Verdict:
         return Verdict(accepted=False, error_code="INTERNAL_ERROR", reason=str(err))
 
 
+async def _apply_set_based(
+    conn: asyncpg.Connection, events: Sequence[Envelope]
+) -> dict[UUID, Verdict]:
+    """Verdicts of the events whose type has a set-based projection, applied type by type."""
+    by_type: dict[str, list[Envelope]] = defaultdict(list)
+    for event in events:
+        if projections.batch_handler(event.type) is not None:
+            by_type[event.type].append(event)
+    decided: dict[UUID, Verdict] = {}
+    for event_type, group in by_type.items():
+        handler = projections.batch_handler(event_type)
+        assert handler is not None
+        for event, verdict in zip(group, await handler(conn, group), strict=True):
+            decided[event.event_id] = verdict
+    return decided
+
+
 async def project_batch(
     conn: asyncpg.Connection,
     records: Sequence[LogRecord],
@@ -140,13 +157,17 @@ async def project_batch(
             )
         }
         recorded_at = datetime.now(UTC)
-        links: list[tuple[LogRecord, Envelope, Verdict]] = []
+        fresh_events: list[tuple[LogRecord, Envelope]] = []
         for record, event in decoded:
             if event.event_id in known:
                 result.duplicates += 1  # the same event published twice: applied once
                 continue
             known.add(event.event_id)
-            verdict = await _apply_one(conn, event)
+            fresh_events.append((record, event))
+        decided = await _apply_set_based(conn, [event for _, event in fresh_events])
+        links: list[tuple[LogRecord, Envelope, Verdict]] = []
+        for record, event in fresh_events:
+            verdict = decided.get(event.event_id) or await _apply_one(conn, event)
             links.append((record, event, verdict))
             result.verdicts[event.event_id] = verdict
 

@@ -19,6 +19,10 @@ class ProjectorSettings(BaseSettings):
     linger_seconds: float = 0.02
     """How long a batch waits to fill before it is applied."""
 
+    data_workers: int = 2
+    """Embedded mode: concurrent workers sharing the data topic's partitions (each partition
+    has one worker, so its order is kept)."""
+
     session_timeout_seconds: float = 10.0
     """Cluster mode: how soon a dead worker's partitions are handed to a live one."""
 

@@ -57,11 +57,13 @@ class ProjectorWorker:
         applier: BatchApplier,
         topic: str,
         *,
+        partitions: Sequence[int] | None = None,
         max_batch: int = 500,
         poll_timeout: float = 1.0,
     ) -> None:
         self.applier = applier
         self.topic = topic
+        self.partitions = partitions
         self.max_batch = max_batch
         self.poll_timeout = poll_timeout
 

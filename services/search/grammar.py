@@ -89,6 +89,9 @@ class SearchSpec:
     dataset_keys: frozenset[str] = frozenset()
     quote_invalid_clauses: bool = True
     reject_duplicate_order_keys: bool = True
+    attribute_value: Callable[[str, Atom], Value] | None = None
+    """Reads an attribute's value (given the key as written) for a kind whose value rules and
+    messages differ from the ones below (the registry's); None for the common rules."""
 
     def field_class(self, entity: Entity, key: str) -> str:
         if entity != "attribute":
@@ -157,6 +160,8 @@ def _value(entity: Entity, key: str, atom: Atom, spec: SearchSpec) -> Value:
             f"Got value {atom.text}"
         )
     if entity == "attribute":
+        if spec.attribute_value is not None:
+            return spec.attribute_value(key, atom)
         if key in spec.numeric_attributes:
             if atom.kind != "number":
                 raise SearchError(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings
 
+from services.artifacts.settings import ArtifactSettings
 from services.gateway.settings import GatewaySettings
 from services.projector.settings import ProjectorSettings
 from services.settings import CoreSettings, KafkaSettings
@@ -19,6 +20,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     GatewaySettings,
     ProjectorSettings,
     KafkaSettings,
+    ArtifactSettings,
 )
 
 

@@ -1,13 +1,24 @@
 """Projections of each event type into the read models (imported for their registrations)."""
 
 from services.projector.handlers import (
+    artifacts,
     experiments,
     inputs,
     logged_models,
     metrics,
     params,
+    registry,  # noqa: F401  (registers the registry projections)
     runs,
     tags,
 )
 
-__all__ = ["experiments", "inputs", "logged_models", "metrics", "params", "runs", "tags"]
+__all__ = [
+    "artifacts",
+    "experiments",
+    "inputs",
+    "logged_models",
+    "metrics",
+    "params",
+    "runs",
+    "tags",
+]

@@ -1,22 +1,24 @@
-"""Metrics: the full history (COPY per batch) and the latest value per key (one upsert per batch).
+"""Metrics: the full history and the latest value per key, set-based over a whole batch.
 
-A retried batch is recognised by its digest (run + points) and applied once. The latest value is
-the max of (step, timestamp, value) with NaN ranking as 0, as MLflow's SQL store does, so the
-projection is independent of the order in which batches arrive.
+All metrics.logged events of a projector batch are applied together: one lookup of their runs,
+one insert of their batch digests, one COPY of every point, one upsert of the latest values.
+A retried batch (same run, same points) is recognised by its digest and applied once. The
+latest value is the max of (step, timestamp, value) with NaN ranking as 0, as MLflow's SQL store
+does, so the projection does not depend on the order in which batches arrive.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 
 import asyncpg
 import orjson
 
 from schemas import Envelope, MetricPoint, MetricsLogged
-from services.projector.handlers.common import active_run
-from services.projector.projections import projects
-from services.projector.verdict import Verdict
+from services.projector.projections import projects_batches
+from services.projector.verdict import ACCEPTED, Verdict
 
 METRIC_COLUMNS = (
     "run_key",
@@ -32,8 +34,8 @@ METRIC_COLUMNS = (
 _LATEST = """
 INSERT INTO latest_metrics AS l
        (run_key, key_id, step, timestamp, value, model_id, dataset_name, dataset_digest)
-SELECT $1, t.* FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::float8[],
-                           $6::text[], $7::text[], $8::text[]) AS t
+SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::float8[],
+                     $6::text[], $7::text[], $8::text[])
 ON CONFLICT (run_key, key_id) DO UPDATE
    SET step = EXCLUDED.step, timestamp = EXCLUDED.timestamp, value = EXCLUDED.value,
        model_id = EXCLUDED.model_id, dataset_name = EXCLUDED.dataset_name,
@@ -42,10 +44,14 @@ ON CONFLICT (run_key, key_id) DO UPDATE
         CASE WHEN EXCLUDED.value = 'NaN' THEN 0 ELSE EXCLUDED.value END)
      > (l.step, l.timestamp, CASE WHEN l.value = 'NaN' THEN 0 ELSE l.value END)"""
 
+DUPLICATE = Verdict(accepted=True, outcome={"duplicate_batch": True})
 
-def batch_digest(run_id: str, points: list[tuple[str, int, int, float, str | None]]) -> bytes:
+
+def batch_digest(run_id: str, points: Sequence[MetricPoint]) -> bytes:
     """The batch's identity: a retried request carries the same points in the same order."""
-    canonical = orjson.dumps([run_id, [[k, s, t, repr(v), m] for k, s, t, v, m in points]])
+    canonical = orjson.dumps(
+        [run_id, [[p.key, p.step, p.timestamp, repr(p.value), p.model_id] for p in points]]
+    )
     return hashlib.sha256(canonical).digest()[:16]
 
 
@@ -65,33 +71,74 @@ async def metric_key_ids(conn: asyncpg.Connection, keys: list[str]) -> dict[str,
     return ids
 
 
-def _rank(step: int, timestamp: int, value: float) -> tuple[int, int, float]:
-    return (step, timestamp, 0.0 if math.isnan(value) else value)
+def _rank(point: MetricPoint) -> tuple[int, int, float]:
+    return (point.step, point.timestamp, 0.0 if math.isnan(point.value) else point.value)
 
 
-@projects("metrics.logged")
-async def logged(conn: asyncpg.Connection, event: Envelope) -> Verdict | None:
-    payload = event.payload
-    assert isinstance(payload, MetricsLogged)
-    run = await active_run(conn, payload.run_id)
-    points = payload.metrics
-    digest = batch_digest(
-        payload.run_id, [(p.key, p.step, p.timestamp, p.value, p.model_id) for p in points]
-    )
-    fresh = await conn.fetchval(
-        "INSERT INTO metric_batches (run_key, digest) VALUES ($1, $2) "
-        "ON CONFLICT DO NOTHING RETURNING 1",
-        run.run_key,
-        digest,
-    )
-    if fresh is None:
-        return Verdict(accepted=True, outcome={"duplicate_batch": True})
-    ids = await metric_key_ids(conn, sorted({p.key for p in points}))
+@projects_batches("metrics.logged")
+async def logged(conn: asyncpg.Connection, events: Sequence[Envelope]) -> list[Verdict]:
+    payloads = []
+    for event in events:
+        assert isinstance(event.payload, MetricsLogged)
+        payloads.append(event.payload)
+    runs = {
+        r[0]: (r[1], r[2])
+        for r in await conn.fetch(
+            "SELECT run_id, run_key, lifecycle_stage FROM runs WHERE run_id = ANY($1::text[])",
+            list({p.run_id for p in payloads}),
+        )
+    }
+    verdicts: list[Verdict | None] = [None] * len(payloads)
+    candidates: list[tuple[int, int, bytes]] = []  # (index, run_key, digest)
+    for index, payload in enumerate(payloads):
+        run = runs.get(payload.run_id)
+        if run is None:
+            verdicts[index] = Verdict(
+                False, "RESOURCE_DOES_NOT_EXIST", f"Run with id={payload.run_id} not found"
+            )
+        elif run[1] != "active":
+            verdicts[index] = Verdict(
+                False,
+                "INVALID_PARAMETER_VALUE",
+                f"The run {payload.run_id} must be in the 'active' state. "
+                f"Current state is {run[1]}.",
+            )
+        else:
+            candidates.append((index, run[0], batch_digest(payload.run_id, payload.metrics)))
+    if candidates:
+        fresh = {
+            (r[0], bytes(r[1]))
+            for r in await conn.fetch(
+                "INSERT INTO metric_batches (run_key, digest) "
+                "SELECT * FROM unnest($1::bigint[], $2::bytea[]) ON CONFLICT DO NOTHING "
+                "RETURNING run_key, digest",
+                [c[1] for c in candidates],
+                [c[2] for c in candidates],
+            )
+        }
+        applied: list[tuple[int, int]] = []  # (index, run_key)
+        for index, run_key, digest in candidates:
+            if (run_key, digest) in fresh:
+                fresh.discard((run_key, digest))  # a second copy in this batch is a duplicate
+                applied.append((index, run_key))
+                verdicts[index] = ACCEPTED
+            else:
+                verdicts[index] = DUPLICATE
+        if applied:
+            await _write_points(conn, [(run_key, payloads[i].metrics) for i, run_key in applied])
+    return [v if v is not None else ACCEPTED for v in verdicts]
+
+
+async def _write_points(
+    conn: asyncpg.Connection, batches: list[tuple[int, list[MetricPoint]]]
+) -> None:
+    ids = await metric_key_ids(conn, sorted({p.key for _, points in batches for p in points}))
+    # COPY: the whole batch's points in one round trip, the fastest way into the table.
     await conn.copy_records_to_table(
         "metrics",
         records=[
             (
-                run.run_key,
+                run_key,
                 ids[p.key],
                 p.step,
                 p.timestamp,
@@ -100,27 +147,26 @@ async def logged(conn: asyncpg.Connection, event: Envelope) -> Verdict | None:
                 p.dataset_name,
                 p.dataset_digest,
             )
+            for run_key, points in batches
             for p in points
         ],
         columns=METRIC_COLUMNS,
     )
-    latest: dict[str, MetricPoint] = {}
-    for p in points:
-        best = latest.get(p.key)
-        if best is None or _rank(p.step, p.timestamp, p.value) > _rank(
-            best.step, best.timestamp, best.value
-        ):
-            latest[p.key] = p
-    winners = list(latest.values())
+    latest: dict[tuple[int, str], MetricPoint] = {}
+    for run_key, points in batches:
+        for p in points:
+            best = latest.get((run_key, p.key))
+            if best is None or _rank(p) > _rank(best):
+                latest[(run_key, p.key)] = p
+    winners = list(latest.items())
     await conn.execute(
         _LATEST,
-        run.run_key,
-        [ids[w.key] for w in winners],
-        [w.step for w in winners],
-        [w.timestamp for w in winners],
-        [w.value for w in winners],
-        [w.model_id for w in winners],
-        [w.dataset_name for w in winners],
-        [w.dataset_digest for w in winners],
+        [run_key for (run_key, _), _ in winners],
+        [ids[key] for (_, key), _ in winners],
+        [p.step for _, p in winners],
+        [p.timestamp for _, p in winners],
+        [p.value for _, p in winners],
+        [p.model_id for _, p in winners],
+        [p.dataset_name for _, p in winners],
+        [p.dataset_digest for _, p in winners],
     )
-    return None

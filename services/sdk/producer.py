@@ -1,0 +1,114 @@
+"""A Kafka producer for synchronous training code: an aiokafka producer on a background thread.
+
+Idempotent, acks=all, batching with linger and compression. Memory is bounded: at most
+``max_in_flight`` records are queued or unacknowledged; `send` blocks beyond that (backpressure)
+instead of buffering without limit. `flush` returns once every record sent so far is durable in
+Kafka, and raises if any could not be delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import Future
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from services.log.base import partition_for
+
+
+class DeliveryError(RuntimeError):
+    """Records could not be delivered to Kafka; the message says how many and why."""
+
+
+class BackgroundProducer:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        linger_ms: int = 20,
+        compression: str | None = "lz4",
+        max_in_flight: int = 2000,
+        max_batch_bytes: int = 1024 * 1024,
+    ) -> None:
+        self._settings: dict[str, Any] = {
+            "bootstrap_servers": bootstrap_servers,
+            "acks": "all",
+            "enable_idempotence": True,
+            "linger_ms": linger_ms,
+            "compression_type": compression,
+            "max_batch_size": max_batch_bytes,
+            "max_request_size": 8 * 1024 * 1024,
+            "client_id": "ledgerflow-sdk",
+        }
+        self._slots = threading.BoundedSemaphore(max_in_flight)
+        self._errors: list[BaseException] = []
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._loop = asyncio.new_event_loop()
+        self._producer: AIOKafkaProducer | None = None
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="ledgerflow-kafka"
+        )
+        self._thread.start()
+        self._call(self._start()).result(timeout=60)
+
+    def _call(self, coroutine: Any) -> Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    async def _start(self) -> None:
+        self._producer = AIOKafkaProducer(**self._settings)
+        await self._producer.start()
+
+    def send(self, topic: str, key: bytes, value: bytes, partitions: int) -> None:
+        """Queue one record; blocks while ``max_in_flight`` records are undelivered."""
+        self._raise_errors()
+        self._slots.acquire()
+        with self._idle:
+            self._pending += 1
+        self._call(self._send(topic, key, value, partition_for(key, partitions)))
+
+    async def _send(self, topic: str, key: bytes, value: bytes, partition: int) -> None:
+        assert self._producer is not None
+        try:
+            delivery = await self._producer.send(topic, value, key=key, partition=partition)
+        except BaseException as err:  # reported by the next send() or flush()
+            self._done(err)
+            return
+        delivery.add_done_callback(lambda f: self._done(f.exception()))
+
+    def _done(self, error: BaseException | None) -> None:
+        if error is not None:
+            self._errors.append(error)
+        self._slots.release()
+        with self._idle:
+            self._pending -= 1
+            if self._pending == 0:
+                self._idle.notify_all()
+
+    def _raise_errors(self) -> None:
+        if self._errors:
+            errors, self._errors = self._errors, []
+            raise DeliveryError(f"{len(errors)} record(s) not delivered: {errors[0]!r}")
+
+    def flush(self, timeout: float = 120.0) -> None:
+        """Block until every record sent so far is acknowledged by Kafka."""
+        self._call(self._flush()).result(timeout=timeout)
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._pending == 0, timeout=timeout):
+                raise DeliveryError(f"{self._pending} record(s) unacknowledged after {timeout}s")
+        self._raise_errors()
+
+    async def _flush(self) -> None:
+        assert self._producer is not None
+        await self._producer.flush()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            if self._producer is not None:
+                self._call(self._producer.stop()).result(timeout=60)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)

@@ -1,0 +1,369 @@
+"""Registry read queries: registered models and versions as MLflow's JSON, searches, the
+registry's events from the audit log, and the models' aggregate state for the projector.
+
+JSON is rendered by ``services.registry.views`` from domain values built from the rows, so a
+version reads the same whether it comes from here or from a fold of the log. Lookups that find
+nothing raise ``RegistryError`` with MLflow's code and message.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, TypeAlias
+
+import asyncpg
+
+from schemas import decode
+from services.registry import (
+    REGISTRY_EVENT_TYPES,
+    STAGE_DELETED_INTERNAL,
+    ModelVersion,
+    RecordedEvent,
+    RegisteredModel,
+    RegistryState,
+    canonical_stage,
+    model_version_json,
+    registered_model_json,
+)
+from services.registry.errors import (
+    alias_not_found,
+    latest_not_found,
+    model_not_found,
+    version_not_found,
+)
+from services.search.registry import (
+    ModelVersionSearch,
+    RegisteredModelSearch,
+    compile_model_version_search,
+    compile_registered_model_search,
+)
+
+Queryable: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+_MODEL_COLUMNS = (
+    "name, creation_timestamp, last_updated_timestamp, user_id, description, last_version"
+)
+_VERSION_COLUMNS = (
+    "name, version, creation_timestamp, last_updated_timestamp, user_id, description, "
+    "current_stage, source, run_id, run_link, model_id, status"
+)
+
+
+def _version(row: asyncpg.Record, tags: dict[str, str]) -> ModelVersion:
+    return ModelVersion(
+        version=row["version"],
+        creation_timestamp=row["creation_timestamp"],
+        last_updated_timestamp=row["last_updated_timestamp"],
+        user_id=row["user_id"],
+        description=row["description"],
+        current_stage=row["current_stage"],
+        source=row["source"],
+        run_id=row["run_id"],
+        run_link=row["run_link"],
+        model_id=row["model_id"],
+        status=row["status"],
+        tags=tags,
+    )
+
+
+async def _version_tags(
+    conn: Queryable, names: Sequence[str], versions: Sequence[int] | None = None
+) -> dict[tuple[str, int], dict[str, str]]:
+    """Tags of the versions of ``names`` (of the pairs ``zip(names, versions)`` if given)."""
+    if versions is None:
+        rows = await conn.fetch(
+            "SELECT name, version, key, value FROM model_version_tags "
+            "WHERE name = ANY($1::text[]) ORDER BY name, version, key",
+            list(names),
+        )
+    else:
+        rows = await conn.fetch(
+            "SELECT t.name, t.version, t.key, t.value FROM model_version_tags t "
+            "JOIN unnest($1::text[], $2::int[]) AS p(name, version) USING (name, version) "
+            "ORDER BY t.name, t.version, t.key",
+            list(names),
+            list(versions),
+        )
+    tags: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
+    for r in rows:
+        tags[(r["name"], r["version"])][r["key"]] = r["value"]
+    return tags
+
+
+async def _model_tags_and_aliases(
+    conn: Queryable, names: Sequence[str]
+) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, int]]]:
+    tags: dict[str, dict[str, str]] = defaultdict(dict)
+    for r in await conn.fetch(
+        "SELECT name, key, value FROM registered_model_tags WHERE name = ANY($1::text[]) "
+        "ORDER BY name, key",
+        list(names),
+    ):
+        tags[r["name"]][r["key"]] = r["value"]
+    aliases: dict[str, dict[str, int]] = defaultdict(dict)
+    for r in await conn.fetch(
+        "SELECT name, alias, version FROM registered_model_aliases WHERE name = ANY($1::text[]) "
+        "ORDER BY name, alias",
+        list(names),
+    ):
+        aliases[r["name"]][r["alias"]] = r["version"]
+    return tags, aliases
+
+
+def _model(
+    row: asyncpg.Record,
+    tags: dict[str, str],
+    aliases: dict[str, int],
+    versions: dict[int, ModelVersion],
+) -> RegisteredModel:
+    return RegisteredModel(
+        name=row["name"],
+        creation_timestamp=row["creation_timestamp"],
+        last_updated_timestamp=row["last_updated_timestamp"],
+        user_id=row["user_id"],
+        description=row["description"],
+        tags=tags,
+        aliases=aliases,
+        versions=versions,
+        last_version=row["last_version"],
+    )
+
+
+async def load_state(
+    conn: Queryable, names: Sequence[str] | None = None, *, lock: bool = False
+) -> RegistryState:
+    """The registry's aggregate state from the read model: the models named ``names`` (those
+    that exist), or every model. ``lock`` takes their rows FOR UPDATE (in the caller's tx)."""
+    where = "" if names is None else "WHERE name = ANY($1::text[])"
+    args: list[Any] = [] if names is None else [sorted(set(names))]
+    rows = await conn.fetch(
+        f"SELECT {_MODEL_COLUMNS} FROM registered_models {where} ORDER BY name"
+        + (" FOR UPDATE" if lock else ""),
+        *args,
+    )
+    found = [r["name"] for r in rows]
+    if not found:
+        return RegistryState()
+    version_rows = await conn.fetch(
+        f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE name = ANY($1::text[]) "
+        "ORDER BY name, version",
+        found,
+    )
+    version_tags = await _version_tags(conn, found)
+    tags, aliases = await _model_tags_and_aliases(conn, found)
+    versions: dict[str, dict[int, ModelVersion]] = defaultdict(dict)
+    for r in version_rows:
+        versions[r["name"]][r["version"]] = _version(
+            r, version_tags.get((r["name"], r["version"]), {})
+        )
+    return RegistryState(
+        models={
+            r["name"]: _model(r, tags[r["name"]], aliases[r["name"]], versions[r["name"]])
+            for r in rows
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# MLflow's JSON
+
+
+async def _latest_versions(conn: Queryable, names: Sequence[str]) -> dict[str, list[ModelVersion]]:
+    """Each model's highest live version per stage, ordered as MLflow lists them (stages by their
+    lowest live version)."""
+    rows = await conn.fetch(
+        f"""SELECT * FROM (
+              SELECT DISTINCT ON (name, current_stage) {_VERSION_COLUMNS},
+                     min(version) OVER (PARTITION BY name, current_stage) AS first_in_stage
+                FROM model_versions
+               WHERE name = ANY($1::text[]) AND current_stage <> '{STAGE_DELETED_INTERNAL}'
+               ORDER BY name, current_stage, version DESC) latest
+            ORDER BY name, first_in_stage""",
+        list(names),
+    )
+    tags = await _version_tags(conn, [r["name"] for r in rows], [r["version"] for r in rows])
+    latest: dict[str, list[ModelVersion]] = defaultdict(list)
+    for r in rows:
+        latest[r["name"]].append(_version(r, tags.get((r["name"], r["version"]), {})))
+    return latest
+
+
+async def registered_models_json(conn: Queryable, names: Sequence[str]) -> list[dict[str, Any]]:
+    """Registered models in the order of ``names`` (missing ones skipped), with their latest
+    versions, tags and aliases; a fixed number of queries whatever the number of models."""
+    rows = await conn.fetch(
+        f"SELECT {_MODEL_COLUMNS} FROM registered_models WHERE name = ANY($1::text[])",
+        list(names),
+    )
+    found = [r["name"] for r in rows]
+    tags, aliases = await _model_tags_and_aliases(conn, found)
+    latest = await _latest_versions(conn, found)
+    by_name = {
+        r["name"]: registered_model_json(
+            _model(r, tags[r["name"]], aliases[r["name"]], {}), latest[r["name"]]
+        )
+        for r in rows
+    }
+    return [by_name[name] for name in names if name in by_name]
+
+
+async def model_versions_json(
+    conn: Queryable, keys: Sequence[tuple[str, int]]
+) -> list[dict[str, Any]]:
+    """Live versions in the order of ``keys`` ((name, version) pairs; missing ones skipped)."""
+    names = [name for name, _ in keys]
+    numbers = [number for _, number in keys]
+    rows = await conn.fetch(
+        f"SELECT {_VERSION_COLUMNS} FROM model_versions v "
+        "JOIN unnest($1::text[], $2::int[]) AS p(name, version) USING (name, version) "
+        f"WHERE v.current_stage <> '{STAGE_DELETED_INTERNAL}'",
+        names,
+        numbers,
+    )
+    tags = await _version_tags(conn, names, numbers)
+    aliases: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for r in await conn.fetch(
+        "SELECT a.name, a.version, a.alias FROM registered_model_aliases a "
+        "JOIN unnest($1::text[], $2::int[]) AS p(name, version) USING (name, version) "
+        "ORDER BY a.alias",
+        names,
+        numbers,
+    ):
+        aliases[(r["name"], r["version"])].append(r["alias"])
+    by_key = {
+        (r["name"], r["version"]): model_version_json(
+            r["name"],
+            _version(r, tags.get((r["name"], r["version"]), {})),
+            aliases.get((r["name"], r["version"]), []),
+        )
+        for r in rows
+    }
+    return [by_key[key] for key in keys if key in by_key]
+
+
+async def registered_model(conn: Queryable, name: str) -> dict[str, Any] | None:
+    """GetRegisteredModel's ``registered_model``; None if there is no such model."""
+    found = await registered_models_json(conn, [name])
+    return found[0] if found else None
+
+
+async def model_version(conn: Queryable, name: str, version: int) -> dict[str, Any] | None:
+    """GetModelVersion's ``model_version``; None if there is no such live version."""
+    found = await model_versions_json(conn, [(name, version)])
+    return found[0] if found else None
+
+
+async def latest_versions(
+    conn: Queryable, name: str, stages: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """GetLatestVersions' ``model_versions``: the latest version in each of ``stages`` (stage
+    names in any case; every stage when none are given). Raises RegistryError for an unknown
+    model or stage."""
+    wanted = {canonical_stage(stage) for stage in stages} if stages else None
+    if not await conn.fetchval("SELECT 1 FROM registered_models WHERE name = $1", name):
+        raise model_not_found(name)
+    latest = (await _latest_versions(conn, [name]))[name]
+    chosen = [v for v in latest if wanted is None or v.current_stage in wanted]
+    return await model_versions_json(conn, [(name, v.version) for v in chosen])
+
+
+async def model_version_by_alias(conn: Queryable, name: str, alias: str) -> dict[str, Any]:
+    """GetModelVersionByAlias' ``model_version``; ``latest`` (any case) is the highest live
+    version, as in MLflow. Raises RegistryError: unknown model (404), unknown alias (400, as
+    MLflow), no live version for ``latest`` (404)."""
+    if alias.lower() == "latest":
+        versions = await latest_versions(conn, name)
+        if not versions:
+            raise latest_not_found(name)
+        return max(versions, key=lambda v: int(v["version"]))
+    row = await conn.fetchrow(
+        "SELECT m.name, a.version FROM registered_models m "
+        "LEFT JOIN registered_model_aliases a ON a.name = m.name AND a.alias = $2 "
+        "WHERE m.name = $1",
+        name,
+        alias,
+    )
+    if row is None:
+        raise model_not_found(name)
+    if row["version"] is None:
+        raise alias_not_found(alias)
+    found = await model_version(conn, name, row["version"])
+    if found is None:  # an alias always points at a live version; kept for safety
+        raise version_not_found(name, row["version"])
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Searches
+
+
+async def search_registered_models(
+    conn: Queryable,
+    filter: str | None = None,
+    max_results: int = 100,
+    order_by: Sequence[str] | None = None,
+    page_token: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """SearchRegisteredModels: one page and the next page's token (None at the end). Raises
+    ``services.search.SearchError`` for a bad filter, order_by, token or page size."""
+    compiled = compile_registered_model_search(
+        RegisteredModelSearch(filter, list(order_by or ()), max_results, page_token)
+    )
+    page, token = compiled.page(await conn.fetch(compiled.sql, *compiled.args))
+    return await registered_models_json(conn, [r["name"] for r in page]), token
+
+
+async def search_model_versions(
+    conn: Queryable,
+    filter: str | None = None,
+    max_results: int = 10_000,
+    order_by: Sequence[str] | None = None,
+    page_token: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """SearchModelVersions: one page and the next page's token (None at the end). Raises
+    ``services.search.SearchError`` for a bad filter, order_by, token or page size."""
+    compiled = compile_model_version_search(
+        ModelVersionSearch(filter, list(order_by or ()), max_results, page_token)
+    )
+    page, token = compiled.page(await conn.fetch(compiled.sql, *compiled.args))
+    keys = [(r["name"], r["version"]) for r in page]
+    return await model_versions_json(conn, keys), token
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry's events, for history and as-of
+
+
+async def registry_events(
+    conn: Queryable, *, after_seq: int = 0, up_to_seq: int | None = None
+) -> list[RecordedEvent]:
+    """The registry's events in the audit log, in order, with their recorded verdicts: what
+    ``services.registry.history`` and ``as_of`` fold."""
+    # Registry events all travel on the control stream; reading its chain alone goes through
+    # the (chain, chain_seq) index instead of scanning every metric batch ever logged.
+    chains = [
+        r["chain"]
+        for r in await conn.fetch("SELECT chain FROM audit_chain_heads")
+        if r["chain"].rpartition("/")[0].endswith(".control")
+    ]
+    rows = await conn.fetch(
+        "SELECT seq, event, verdict, error_code, reason, recorded_at FROM audit_log "
+        "WHERE chain = ANY($1::text[]) AND event_type = ANY($2::text[]) "
+        "AND seq > $3 AND ($4::bigint IS NULL OR seq <= $4) ORDER BY seq",
+        chains,
+        sorted(REGISTRY_EVENT_TYPES),
+        after_seq,
+        up_to_seq,
+    )
+    return [
+        RecordedEvent(
+            seq=r["seq"],
+            event=decode(r["event"].encode()),
+            verdict=r["verdict"],
+            error_code=r["error_code"],
+            reason=r["reason"],
+            recorded_at=r["recorded_at"],
+        )
+        for r in rows
+    ]
