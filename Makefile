@@ -12,6 +12,7 @@ help:
 	@echo "make run    - install and start 'ledgerflow server' (embedded default, http://127.0.0.1:5000)"
 	@echo "make test   - install test dependencies, provision Kafka/PostgreSQL/S3 and run the suite"
 	@echo "make lint   - ruff (lint + format check) and mypy"
+	@echo "make bench  - side-by-side benchmark against mlflow server (~20 min; docs/benchmarks/)"
 	@echo "make schemas - re-export the event JSON Schemas into schemas/json/"
 
 $(BIN)/python:
@@ -42,6 +43,10 @@ kafka-jars:
 
 test: install-dev kafka-jars
 	LEDGERFLOW_KAFKA_JARS=$(abspath $(KAFKA_JARS)) $(BIN)/pytest $(PYTEST_ARGS)
+
+# The full benchmark (several minutes); BENCH_ARGS=--quick for the smoke sizes.
+bench: install-dev kafka-jars
+	LEDGERFLOW_KAFKA_JARS=$(abspath $(KAFKA_JARS)) $(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

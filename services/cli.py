@@ -1,4 +1,5 @@
-"""`ledgerflow ...`: the server, the projector worker, database and audit commands."""
+"""`ledgerflow ...`: the server, the projector worker, database and audit commands; the registry's
+history and promotion gates live in `cli_registry` and `cli_promote`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.cli_artifacts import artifacts_app
+from services.cli_promote import promote
+from services.cli_registry import registry_app
+from services.cli_replay import replay_command
 from services.settings import CoreSettings, KafkaSettings
 
 app = typer.Typer(
@@ -23,6 +28,10 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(artifacts_app, name="artifacts")
+app.add_typer(registry_app, name="registry")
+app.command()(promote)
+app.command(name="replay")(replay_command)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -57,6 +66,7 @@ def server(
     in-process projector, data under ./ledgerflow-data, on http://127.0.0.1:5000."""
     import uvicorn
 
+    from services.gateway.actor import AuthConfigError, AuthSettings
     from services.gateway.app import create_app
     from services.gateway.settings import GatewaySettings
     from services.node import Node
@@ -71,6 +81,11 @@ def server(
         run_projector=gateway.run_projector,
         verdict_timeout=gateway.verdict_timeout_seconds,
     )
+    try:
+        gateway_app = create_app(node, auth=AuthSettings())
+    except AuthConfigError as err:
+        err_console.print(f"authentication is misconfigured: {err}")
+        raise typer.Exit(2) from None
     bind_host = host or gateway.host
     bind_port = port or gateway.port
     console.print(
@@ -79,7 +94,7 @@ def server(
         f"{'external' if core.database_url else f'embedded in {core.data_dir}/postgres'})"
     )
     uvicorn.run(
-        create_app(node),
+        gateway_app,
         host=bind_host,
         port=bind_port,
         log_level="info",

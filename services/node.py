@@ -12,6 +12,8 @@ import logging
 from collections.abc import Sequence
 from uuid import UUID
 
+import asyncpg
+
 from schemas import SYSTEM_ACTOR, Envelope, ExperimentCreated, new_event
 from services.artifacts.factory import open_artifact_store
 from services.artifacts.settings import ArtifactSettings
@@ -25,6 +27,8 @@ from services.projector.verdict import Verdict
 from services.projector.worker import BatchApplier, ProjectorWorker
 from services.settings import CoreSettings, KafkaSettings
 from services.store.connect import Database, open_database
+from services.store.pool import create_pool
+from services.store.swaps import SwapWatcher
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,8 @@ class Node:
         self._artifacts: ArtifactStore | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._projector_pool: asyncpg.Pool | None = None
+        self._swaps: SwapWatcher | None = None
 
     @property
     def database(self) -> Database:
@@ -83,8 +89,13 @@ class Node:
         self.publisher = EventPublisher(self._event_log)
         self._verdicts = VerdictWaiter(self._database.pool, self._database.dsn)
         await self._verdicts.start()
+        self._swaps = SwapWatcher(self._database.pool, self._database.dsn)
+        await self._swaps.start()
         if self.run_projector:
-            applier = BatchApplier(self._database.pool, self._event_log)
+            self._projector_pool = await create_pool(
+                self._database.dsn, min_size=1, max_size=4, statement_cache_size=0
+            )
+            applier = BatchApplier(self._projector_pool, self._event_log)
             layout = self._event_log.layout
             max_batch = self.projector_settings.max_batch
             workers = [ProjectorWorker(applier, layout.control, max_batch=max_batch)]
@@ -137,6 +148,10 @@ class Node:
         self._tasks.clear()
         if self._verdicts is not None:
             await self._verdicts.close()
+        if self._swaps is not None:
+            await self._swaps.close()
+        if self._projector_pool is not None:
+            await self._projector_pool.close()
         if self._event_log is not None:
             await self._event_log.close()
         if self._database is not None:

@@ -32,15 +32,18 @@ class ArtifactRecord:
     sha256: str
     stored_at: int
     """Event time, in milliseconds since the epoch."""
+    collected_at: int | None = None
+    """When a retention sweep deleted the file (`artifacts.collected` event time), if it did."""
 
     def json(self) -> dict[str, Any]:
         return {"path": self.path, "size": self.size, "sha256": self.sha256}
 
 
-_COLUMNS = "path, store_path, size, sha256, stored_at"
+_COLUMNS = "path, store_path, size, sha256, stored_at, collected_at"
 
 
 async def run_records(conn: Connection, run_id: str) -> list[ArtifactRecord]:
+    """Every file recorded for the run, including those a retention sweep collected."""
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM artifact_files WHERE run_id = $1 ORDER BY path", run_id
     )
@@ -72,6 +75,9 @@ class VerifyReport:
     root: str
     """Store key of the run's artifact root."""
     recorded: int = 0
+    """Recorded files the store should hold (collected ones excluded)."""
+    collected: int = 0
+    """Recorded files a retention sweep deleted: expected to be gone, so not missing."""
     stored: int = 0
     checked_bytes: int = 0
     missing: list[dict[str, Any]] = field(default_factory=list)
@@ -91,6 +97,7 @@ class VerifyReport:
             "root": self.root,
             "ok": self.ok,
             "recorded": self.recorded,
+            "collected": self.collected,
             "stored": self.stored,
             "checked_bytes": self.checked_bytes,
             "missing": self.missing,
@@ -129,11 +136,19 @@ async def walk(store: ArtifactStore, root: str) -> dict[str, int]:
 
 async def verify_run_artifacts(conn: Connection, store: ArtifactStore, run_id: str) -> VerifyReport:
     """Compare the run's recorded files with the store: re-hash every recorded file that is
-    there, and list what is missing, extra, or different."""
-    records = await run_records(conn, run_id)
-    root = await _run_root(conn, run_id, records)
+    there, and list what is missing, extra, or different. Files a retention sweep collected are
+    expected to be gone; one that is back without a new record counts as extra."""
+    every = await run_records(conn, run_id)
+    root = await _run_root(conn, run_id, every)
+    records = [r for r in every if r.collected_at is None]
     on_disk = await walk(store, root) if root else {}
-    report = VerifyReport(run_id=run_id, root=root, recorded=len(records), stored=len(on_disk))
+    report = VerifyReport(
+        run_id=run_id,
+        root=root,
+        recorded=len(records),
+        collected=len(every) - len(records),
+        stored=len(on_disk),
+    )
     recorded_paths = {r.path for r in records}
     report.extra = [
         {"path": path, "size": size}

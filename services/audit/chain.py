@@ -1,7 +1,8 @@
 """One audit link: the canonical record that is hashed, and the hash rule itself.
 
 hash = sha256(prev_hash || record), where record is the canonical JSON of the link's audit fields
-(sorted keys), a newline, and the canonical JSON of the event exactly as stored. An auditor can
+(sorted keys), a newline, and the event exactly as its producer wrote it (the bytes read from the
+log, kept as they are in the audit row). An auditor can
 recompute every link from an export without ledgerflow.
 """
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import asyncpg
-import orjson
 
 from services.log.base import EventLog, TopicPartition
 
@@ -25,10 +24,10 @@ class CoordinateProblem:
     problem: str
 
 
-def _canonical(raw: bytes) -> str | None:
+def _text(raw: bytes) -> str | None:
     try:
-        return orjson.dumps(orjson.loads(raw), option=orjson.OPT_SORT_KEYS).decode()
-    except orjson.JSONDecodeError:
+        return raw.decode()
+    except UnicodeDecodeError:
         return None
 
 
@@ -74,7 +73,7 @@ async def check_coordinates(
                         )
                     )
                     break
-                if _canonical(value) != link["event"]:
+                if _text(value) != link["event"]:
                     problems.append(
                         CoordinateProblem(
                             chain,

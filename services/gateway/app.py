@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from services.gateway import health
+from services.gateway.actor import AuthenticationMiddleware, Authenticator, AuthSettings
 from services.gateway.artifacts import artifact_routes
 from services.gateway.errors import (
     MlflowError,
@@ -22,12 +24,17 @@ from services.gateway.errors import (
     handle_unexpected,
 )
 from services.gateway.ledgerflow import events as ledgerflow_events
+from services.gateway.ledgerflow import registry as ledgerflow_registry
 from services.gateway.mlflow.routes import mlflow_routes
 from services.node import Node
 from services.registry.errors import RegistryError
 
 
-def create_app(node: Node) -> Starlette:
+def create_app(node: Node, auth: AuthSettings | None = None) -> Starlette:
+    """``auth``: verify the credentials requests carry (off when None or unconfigured); raises
+    ``AuthConfigError`` for a users or tokens file that cannot be used."""
+    authenticator = Authenticator.from_settings(auth) if auth is not None else None
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await node.start()
@@ -48,7 +55,14 @@ def create_app(node: Node) -> Starlette:
         )
 
     app = Starlette(
-        routes=[*health.routes, *mlflow_routes(), *artifact_routes(), *ledgerflow_events.routes],
+        routes=[
+            *health.routes,
+            *mlflow_routes(),
+            *artifact_routes(),
+            *ledgerflow_events.routes,
+            *ledgerflow_registry.routes,
+        ],
+        middleware=[Middleware(AuthenticationMiddleware, authenticator=authenticator)],
         lifespan=lifespan,
         exception_handlers={
             MlflowError: handle_mlflow_error,
@@ -58,4 +72,5 @@ def create_app(node: Node) -> Starlette:
         },
     )
     app.state.node = node
+    app.state.authenticator = authenticator
     return app

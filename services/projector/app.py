@@ -37,7 +37,7 @@ class ProjectorRuntime:
     async def applier(self) -> BatchApplier:
         async with self._lock:
             if self._applier is None:
-                database = await open_database(self.core)
+                database = await open_database(self.core, statement_cache_size=0)
                 event_log = KafkaEventLog(self.kafka, self.core.layout())
                 await event_log.start()
                 self._applier = BatchApplier(database.pool, event_log)
@@ -117,6 +117,9 @@ def run_worker(core: CoreSettings, kafka: KafkaSettings, settings: ProjectorSett
     """Run the faust worker in the foreground until SIGINT/SIGTERM."""
     from faust.worker import Worker
 
+    # Create the topics with their explicit configs before faust subscribes: a broker that
+    # auto-creates topics would otherwise make them with its defaults (one partition).
+    asyncio.run(KafkaEventLog(kafka, core.layout()).ensure_topics())
     app = create_app(core, kafka, settings)
     worker = Worker(app, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()

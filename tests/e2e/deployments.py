@@ -39,9 +39,10 @@ def wait_for_default_experiment(
     raise RuntimeError(f"experiment 0 not projected after {timeout}s; see {log}")
 
 
-@contextlib.contextmanager
-def cluster_deployment(workdir: Path, database_url: str, bootstrap: str) -> Iterator[str]:
-    env = {
+def cluster_env(database_url: str, bootstrap: str) -> dict[str, str]:
+    """The settings of one cluster deployment (its own topics), for its processes and for CLI
+    commands run against it."""
+    return {
         "LEDGERFLOW_LOG_BACKEND": "kafka",
         "LEDGERFLOW_DATABASE_URL": database_url,
         "LEDGERFLOW_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -50,6 +51,13 @@ def cluster_deployment(workdir: Path, database_url: str, bootstrap: str) -> Iter
         "LEDGERFLOW_KAFKA_LINGER_MS": "1",
         "LEDGERFLOW_PROJECTOR_LINGER_SECONDS": "0.005",
     }
+
+
+@contextlib.contextmanager
+def cluster_deployment(
+    workdir: Path, database_url: str, bootstrap: str, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    env = env or cluster_env(database_url, bootstrap)
     workdir.mkdir(parents=True, exist_ok=True)
     log = (workdir / "projector.log").open("ab")
     projector = subprocess.Popen(

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic_settings import BaseSettings
 
 from services.artifacts.settings import ArtifactSettings
+from services.gateway.actor import AuthSettings
 from services.gateway.settings import GatewaySettings
 from services.projector.settings import ProjectorSettings
 from services.settings import CoreSettings, KafkaSettings
@@ -21,6 +22,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     ProjectorSettings,
     KafkaSettings,
     ArtifactSettings,
+    AuthSettings,
 )
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from uuid import UUID
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from services.gateway.errors import MlflowError
 from services.gateway.responses import json_response
 from services.gateway.writes import node_of
+from services.log.base import TopicPartition
+from services.projector import positions
+from services.projector.worker import CONSUMER
 from services.settings import KafkaSettings
 
 _VERDICT_COLUMNS = (
@@ -79,7 +82,51 @@ async def rejections(request: Request) -> Response:
     return json_response({"rejections": [_verdict(r) for r in rows]})
 
 
+async def projection_lag(request: Request) -> Response:
+    """How far the live projector is behind the log, per partition: records appended but not yet
+    applied. JSON by default; Prometheus text with `?format=prometheus` (or at /metrics)."""
+    node = node_of(request)
+    layout = node.event_log.layout
+    stored = await positions.load(node.database.pool, CONSUMER)
+    partitions = []
+    for topic in (layout.control, layout.data):
+        for partition, end in sorted((await node.event_log.end_offsets(topic)).items()):
+            applied = stored.get(TopicPartition(topic, partition), 0)
+            partitions.append(
+                {
+                    "topic": topic,
+                    "partition": partition,
+                    "end_offset": end,
+                    "applied": applied,
+                    "lag": max(0, end - applied),
+                }
+            )
+    if request.query_params.get("format") == "prometheus" or request.url.path == "/metrics":
+        lines = [
+            "# HELP ledgerflow_projection_lag Records in the log not yet applied by the projector.",
+            "# TYPE ledgerflow_projection_lag gauge",
+        ]
+        lines += [
+            f'ledgerflow_projection_lag{{topic="{p["topic"]}",partition="{p["partition"]}"}} '
+            f"{p['lag']}"
+            for p in partitions
+        ]
+        lines += [
+            "# HELP ledgerflow_log_end_offset Next offset to be written, per partition.",
+            "# TYPE ledgerflow_log_end_offset gauge",
+        ]
+        lines += [
+            f'ledgerflow_log_end_offset{{topic="{p["topic"]}",partition="{p["partition"]}"}} '
+            f"{p['end_offset']}"
+            for p in partitions
+        ]
+        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    return json_response({"partitions": partitions, "total_lag": sum(p["lag"] for p in partitions)})
+
+
 routes = [
+    Route("/api/ledgerflow/lag", projection_lag, methods=["GET"]),
+    Route("/metrics", projection_lag, methods=["GET"]),
     Route("/api/ledgerflow/log-info", log_info, methods=["GET"]),
     Route("/api/ledgerflow/events/{event_id}", event_verdict, methods=["GET"]),
     Route("/api/ledgerflow/rejections", rejections, methods=["GET"]),

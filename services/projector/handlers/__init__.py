@@ -8,6 +8,7 @@ from services.projector.handlers import (
     metrics,
     params,
     registry,  # noqa: F401  (registers the registry projections)
+    retention,
     runs,
     tags,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "logged_models",
     "metrics",
     "params",
+    "retention",
     "runs",
     "tags",
 ]

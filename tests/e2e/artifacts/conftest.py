@@ -119,6 +119,9 @@ def deployment(
 @pytest.fixture
 def client(deployment: Deployment) -> Iterator[MlflowClient]:
     mlflow.set_tracking_uri(deployment.url)
+    # The active experiment is process-wide: start every test from "Default", which every
+    # deployment has, whatever a previous test (against another deployment) chose.
+    mlflow.set_experiment(experiment_id="0")
     yield MlflowClient(tracking_uri=deployment.url)
     while mlflow.active_run() is not None:
         mlflow.end_run()

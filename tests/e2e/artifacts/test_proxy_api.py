@@ -167,6 +167,7 @@ def test_verify_reports_what_the_store_holds(
         "root": root,
         "ok": True,
         "recorded": 2,
+        "collected": 0,
         "stored": 2,
         "checked_bytes": 5,
         "missing": [],

@@ -53,6 +53,9 @@ def tracking_uri(
 @pytest.fixture
 def client(tracking_uri: str) -> Iterator[MlflowClient]:
     mlflow.set_tracking_uri(tracking_uri)
+    # The active experiment is process-wide: start every test from "Default", which every
+    # deployment has, whatever a previous test (against another deployment) chose.
+    mlflow.set_experiment(experiment_id="0")
     yield MlflowClient(tracking_uri=tracking_uri)
     while mlflow.active_run() is not None:
         mlflow.end_run()

@@ -1,0 +1,131 @@
+"""Deployments for the retention tests, with the settings `ledgerflow artifacts gc` needs to
+reach the same database, event log and store as the server: the embedded default with the local
+store, the embedded default with S3 (moto), and the cluster mode (Kafka, external PostgreSQL,
+faust projector) with S3."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow import MlflowClient
+
+from tests.e2e.artifacts.conftest import embedded_database_url, fresh_database, s3_env
+from tests.e2e.deployments import wait_for_default_experiment
+from tests.e2e.server import running_server
+from tests.stack.s3 import S3Endpoint
+
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    name: str
+    url: str
+    env: dict[str, str]
+    """The server's settings; the gc command runs with the same."""
+    data_dir: Path
+    database_url: str
+    local_root: Path | None = None
+    s3: S3Endpoint | None = None
+
+    def gc(self, *args: str, columns: int = 80) -> subprocess.CompletedProcess[str]:
+        """`ledgerflow artifacts gc ARGS` as a separate process, as an operator runs it (in a
+        terminal ``columns`` wide)."""
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "services.cli",
+                "artifacts",
+                "gc",
+                *args,
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            env={**os.environ, **self.env, "COLUMNS": str(columns)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+
+@contextlib.contextmanager
+def _cluster(workdir: Path, env: dict[str, str]) -> Iterator[str]:
+    """The gateway first (it creates the topics with their partitions; the broker would
+    auto-create them with one if the projector subscribed first), then the faust projector."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    with running_server(workdir / "gateway", env=env, timeout=120) as url:
+        log = (workdir / "projector.log").open("ab")
+        projector = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "projector"],
+            env={**os.environ, **env, "LEDGERFLOW_DATA_DIR": str(workdir / "projector")},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_for_default_experiment(url, projector, log.name)
+            yield url
+        finally:
+            projector.send_signal(signal.SIGTERM)
+            try:
+                projector.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(projector.pid, signal.SIGKILL)
+                projector.wait(timeout=10)
+            log.close()
+
+
+@pytest.fixture(scope="package", params=["embedded-local", "embedded-s3", "cluster-s3"])
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_server: str
+) -> Iterator[Deployment]:
+    workdir = tmp_path_factory.mktemp(request.param)
+    data_dir = workdir / "ledgerflow-data"
+    if request.param == "embedded-local":
+        root = workdir / "artifacts"
+        env = {"LEDGERFLOW_ARTIFACTS_BACKEND": "local", "LEDGERFLOW_ARTIFACTS_LOCAL_DIR": str(root)}
+        with running_server(data_dir, env=env) as url:
+            yield Deployment(
+                request.param, url, env, data_dir, embedded_database_url(data_dir), local_root=root
+            )
+        return
+    endpoint: S3Endpoint = request.getfixturevalue("s3_endpoint")
+    env = s3_env(endpoint)
+    if request.param == "embedded-s3":
+        with running_server(data_dir, env=env) as url:
+            yield Deployment(
+                request.param, url, env, data_dir, embedded_database_url(data_dir), s3=endpoint
+            )
+        return
+    database_url = fresh_database(pg_server)
+    env |= {
+        "LEDGERFLOW_LOG_BACKEND": "kafka",
+        "LEDGERFLOW_DATABASE_URL": database_url,
+        "LEDGERFLOW_KAFKA_BOOTSTRAP_SERVERS": request.getfixturevalue("kafka_bootstrap"),
+        "LEDGERFLOW_TOPIC_PREFIX": f"gc{uuid.uuid4().hex[:10]}",
+        "LEDGERFLOW_DATA_PARTITIONS": "4",
+        "LEDGERFLOW_KAFKA_LINGER_MS": "1",
+        "LEDGERFLOW_PROJECTOR_LINGER_SECONDS": "0.005",
+    }
+    with _cluster(workdir, env) as url:
+        yield Deployment(request.param, url, env, data_dir, database_url, s3=endpoint)
+
+
+@pytest.fixture
+def client(deployment: Deployment) -> Iterator[MlflowClient]:
+    mlflow.set_tracking_uri(deployment.url)
+    yield MlflowClient(tracking_uri=deployment.url)
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
