@@ -60,7 +60,16 @@ class ArtifactSettings(BaseSettings):
     """Parts of one upload sent to S3 at once; a transfer holds at most this many parts in
     memory (plus the one being filled)."""
 
+    direct_locations: bool = False
+    """With the S3 backend, give new experiments `s3://<bucket>/<prefix>/<id>` locations instead
+    of proxied ones, for clients that write to the bucket with their own credentials. The keys
+    are the same as the proxy's, so the gateway still lists and serves them; but files written
+    directly produce no artifact events."""
+
     def location(self, experiment_id: str) -> str:
+        if self.direct_locations and self.backend == "s3":
+            prefix = f"{self.s3_prefix.strip('/')}/" if self.s3_prefix else ""
+            return f"s3://{self.s3_bucket}/{prefix}{experiment_id}"
         return f"{self.default_root.rstrip('/')}/{experiment_id}"
 
     def local_root(self, data_dir: Path) -> Path:
