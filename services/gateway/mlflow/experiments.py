@@ -17,7 +17,7 @@ from schemas import (
 from services.gateway import validation
 from services.gateway.errors import MlflowError
 from services.gateway.mlflow import messages
-from services.gateway.mlflow.searching import search_page
+from services.gateway.mlflow.searching import paged_response, search_page
 from services.gateway.requests import read_request
 from services.gateway.responses import empty_response, json_response
 from services.gateway.writes import node_of, write
@@ -100,13 +100,8 @@ async def search(request: Request) -> Response:
         ),
     )
     pool = node_of(request).database.pool
-    response: dict[str, object] = {}
     found = await tracking.experiments_by_id(pool, [r["experiment_id"] for r in page])
-    if found:
-        response["experiments"] = found
-    if token:
-        response["next_page_token"] = token
-    return json_response(response)
+    return paged_response("experiments", found, token)
 
 
 async def update(request: Request) -> Response:

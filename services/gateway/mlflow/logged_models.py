@@ -23,7 +23,7 @@ from services.gateway.errors import MlflowError
 from services.gateway.mlflow import messages
 from services.gateway.mlflow.experiments import experiment_number, not_found
 from services.gateway.mlflow.names import random_run_name
-from services.gateway.mlflow.searching import search_page
+from services.gateway.mlflow.searching import paged_response, search_page
 from services.gateway.requests import read_request
 from services.gateway.responses import empty_response, json_response
 from services.gateway.writes import node_of, write
@@ -151,12 +151,7 @@ async def search(request: Request) -> Response:
     found = await logged_models.logged_models_by_id(
         node_of(request).database.pool, [r["model_id"] for r in page]
     )
-    response: dict[str, object] = {}
-    if found:
-        response["models"] = found
-    if token:
-        response["next_page_token"] = token
-    return json_response(response)
+    return paged_response("models", found, token)
 
 
 ROUTES = [

@@ -7,6 +7,7 @@ decision that needs state is made by the registry domain in the projector (servi
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -33,6 +34,7 @@ from schemas import (
 from services.gateway import validation
 from services.gateway.errors import MlflowError
 from services.gateway.mlflow import messages
+from services.gateway.mlflow.searching import paged_response
 from services.gateway.mlflow.sources import check_source, download_uri
 from services.gateway.requests import read_request
 from services.gateway.responses import empty_response, json_response
@@ -42,6 +44,8 @@ from services.store import logged_models
 from services.store import registry as reads
 
 MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+
+RegistrySearch = Callable[..., Awaitable[tuple[list[Any], str | None]]]
 
 
 def model_not_found(name: str) -> MlflowError:
@@ -123,8 +127,16 @@ async def search_models(request: Request) -> Response:
     body = await read_request(request, messages.SEARCH_REGISTERED_MODELS)
     max_results = body.get("max_results", 100)
     validation.validate_registered_model_search_max_results(max_results)
+    return await _search(
+        request, reads.search_registered_models, body, max_results, "registered_models"
+    )
+
+
+async def _search(
+    request: Request, search: RegistrySearch, body: dict[str, Any], max_results: int, field: str
+) -> Response:
     try:
-        items, token = await reads.search_registered_models(
+        items, token = await search(
             node_of(request).database.pool,
             body.get("filter", ""),
             max_results,
@@ -133,12 +145,7 @@ async def search_models(request: Request) -> Response:
         )
     except SearchError as err:
         raise MlflowError("INVALID_PARAMETER_VALUE", err.message) from err
-    response: dict[str, object] = {}
-    if items:
-        response["registered_models"] = items
-    if token:
-        response["next_page_token"] = token
-    return json_response(response)
+    return paged_response(field, items, token)
 
 
 async def latest_versions(request: Request) -> Response:
@@ -283,22 +290,7 @@ async def search_versions(request: Request) -> Response:
     body = await read_request(request, messages.SEARCH_MODEL_VERSIONS)
     max_results = body.get("max_results", 200_000)
     validation.validate_model_version_search_max_results(max_results)
-    try:
-        items, token = await reads.search_model_versions(
-            node_of(request).database.pool,
-            body.get("filter", ""),
-            max_results,
-            list(body.get("order_by", [])),
-            body.get("page_token") or None,
-        )
-    except SearchError as err:
-        raise MlflowError("INVALID_PARAMETER_VALUE", err.message) from err
-    response: dict[str, object] = {}
-    if items:
-        response["model_versions"] = items
-    if token:
-        response["next_page_token"] = token
-    return json_response(response)
+    return await _search(request, reads.search_model_versions, body, max_results, "model_versions")
 
 
 async def set_version_tag(request: Request) -> Response:

@@ -35,7 +35,7 @@ from services.gateway.errors import MlflowError
 from services.gateway.mlflow import messages
 from services.gateway.mlflow.experiments import experiment_number, not_found
 from services.gateway.mlflow.names import random_run_name
-from services.gateway.mlflow.searching import search_page
+from services.gateway.mlflow.searching import paged_response, search_page
 from services.gateway.requests import read_request
 from services.gateway.responses import empty_response, json_response
 from services.gateway.writes import Rephrase, events_for, node_of, submit, write
@@ -147,13 +147,8 @@ async def search(request: Request) -> Response:
             )
         ),
     )
-    response: dict[str, object] = {}
     runs = await tracking.runs_by_key(node_of(request).database.pool, [r["run_key"] for r in page])
-    if runs:
-        response["runs"] = runs
-    if token:
-        response["next_page_token"] = token
-    return json_response(response)
+    return paged_response("runs", runs, token)
 
 
 def _param_rephrase(key: str, value: str, run_id: str) -> Rephrase:

@@ -6,8 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from services.gateway.errors import MlflowError
+from services.gateway.responses import json_response
 from services.gateway.writes import node_of
 from services.search.errors import SearchError
 from services.search.logged_models import CompiledModelSearch
@@ -23,3 +25,13 @@ async def search_page(
         raise MlflowError("INVALID_PARAMETER_VALUE", err.message) from err
     rows = await node_of(request).database.pool.fetch(compiled.sql, *compiled.args)
     return compiled.page(rows)
+
+
+def paged_response(field: str, items: list[Any], token: str | None) -> Response:
+    """MLflow's shape for a page: the list (omitted when empty) and the next page's token."""
+    body: dict[str, object] = {}
+    if items:
+        body[field] = items
+    if token:
+        body["next_page_token"] = token
+    return json_response(body)
