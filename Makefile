@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 UV     := $(BIN)/uv
 KAFKA_JARS ?= .cache/kafka
 
-.PHONY: run test lint fmt bench install install-dev kafka-jars schemas clean help
+.PHONY: run test lint fmt bench install install-dev kafka-jars browser schemas clean help
 
 help:
 	@echo "make run    - install and start 'ledgerflow server' (embedded default, http://127.0.0.1:5000)"
@@ -41,7 +41,11 @@ run: install
 kafka-jars:
 	deploy/kafka/fetch-kafka.sh $(KAFKA_JARS)
 
-test: install-dev kafka-jars
+# Debian's chromium for the UI tests (Playwright drives it; `playwright install` is never run).
+browser:
+	deploy/ui/install-browser.sh
+
+test: install-dev kafka-jars browser
 	LEDGERFLOW_KAFKA_JARS=$(abspath $(KAFKA_JARS)) $(BIN)/pytest $(PYTEST_ARGS)
 
 # The full benchmark (several minutes); BENCH_ARGS=--quick for the smoke sizes.

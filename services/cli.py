@@ -1,5 +1,5 @@
 """`ledgerflow ...`: the server, the projector worker, database and audit commands; the registry's
-history and promotion gates live in `cli_registry` and `cli_promote`."""
+history and promotion gates live in `cli_registry` and `cli_promote`, BI roles in `cli_bi`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.cli_artifacts import artifacts_app
+from services.cli_bi import bi_app
 from services.cli_promote import promote
 from services.cli_registry import registry_app
 from services.cli_replay import replay_command
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(artifacts_app, name="artifacts")
 app.add_typer(registry_app, name="registry")
+app.add_typer(bi_app, name="bi")
 app.command()(promote)
 app.command(name="replay")(replay_command)
 

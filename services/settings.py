@@ -61,7 +61,7 @@ class KafkaSettings(BaseSettings):
     min_insync_replicas: int = 1
     """Replicas that must have a record before acks=all succeeds (topic config)."""
 
-    linger_ms: int = 5
+    linger_ms: int = 1
     """Producer linger: how long a record waits for others to share its batch."""
 
     compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"

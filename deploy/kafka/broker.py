@@ -176,10 +176,14 @@ class KafkaBroker:
 
 
 def _cluster_id() -> str:
-    # Kafka cluster ids are 16 random bytes in URL-safe base64 without padding.
+    """Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. One starting
+    with "-" would be read as an option by the format tool, so such ids are drawn again."""
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def _broker_registered(workdir: Path) -> bool:

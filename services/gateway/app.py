@@ -26,6 +26,7 @@ from services.gateway.errors import (
 from services.gateway.ledgerflow import events as ledgerflow_events
 from services.gateway.ledgerflow import registry as ledgerflow_registry
 from services.gateway.mlflow.routes import mlflow_routes
+from services.gateway.ui import ui_routes
 from services.node import Node
 from services.registry.errors import RegistryError
 
@@ -61,6 +62,8 @@ def create_app(node: Node, auth: AuthSettings | None = None) -> Starlette:
             *artifact_routes(),
             *ledgerflow_events.routes,
             *ledgerflow_registry.routes,
+            # Last, so that every API path above wins over the UI's (none is a catch-all).
+            *ui_routes(),
         ],
         middleware=[Middleware(AuthenticationMiddleware, authenticator=authenticator)],
         lifespan=lifespan,

@@ -82,8 +82,9 @@ def create_app(core: CoreSettings, kafka: KafkaSettings, settings: ProjectorSett
         # A killed worker's partitions move to the others after this long.
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=max(1.0, settings.session_timeout_seconds / 4),
-        stream_buffer_maxsize=settings.max_batch * 4,
-        consumer_max_fetch_size=8 * 1024 * 1024,
+        # bounded memory: a metrics event holds up to 1,000 points
+        stream_buffer_maxsize=settings.max_batch * 2,
+        consumer_max_fetch_size=4 * 1024 * 1024,
     )
     runtime = ProjectorRuntime(core, kafka)
 

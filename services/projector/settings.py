@@ -13,10 +13,10 @@ class ProjectorSettings(BaseSettings):
         use_attribute_docstrings=True,
     )
 
-    max_batch: int = 500
+    max_batch: int = 200
     """Most log records applied in one PostgreSQL transaction."""
 
-    linger_seconds: float = 0.02
+    linger_seconds: float = 0.002
     """How long a batch waits to fill before it is applied."""
 
     data_workers: int = 2

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from services.bi.rebind import follow_swap
 from services.log.base import LogRecord, TopicPartition
 from services.projector import positions
 from services.projector.batch import REPLAY, SWAP_LOCK, DeadLetter, project_batch
@@ -155,7 +156,11 @@ async def catch_up_and_swap(
         comparison = await compare(admin, READ_SCHEMA, schema)
         result = SwapResult(swapped=False, comparison=comparison, tail_events=tail)
         if comparison.identical and swap:
-            result.retired = await swap_in(admin, schema)
+            # BI views (schema bi_v*) name the live read-model tables: re-create them on the
+            # rebuilt ones in this same transaction, so BI readers follow the swap
+            # (services/bi/rebind.py).
+            async with follow_swap(admin):
+                result.retired = await swap_in(admin, schema)
             result.swapped = True
             await admin.execute(
                 "DELETE FROM projector_positions WHERE consumer = $1", consumer_for(schema)

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic_settings import BaseSettings
 
 from services.artifacts.settings import ArtifactSettings
+from services.bi.settings import BiSettings
 from services.gateway.actor import AuthSettings
 from services.gateway.settings import GatewaySettings
 from services.projector.settings import ProjectorSettings
@@ -23,6 +24,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     KafkaSettings,
     ArtifactSettings,
     AuthSettings,
+    BiSettings,
 )
 
 

@@ -1,0 +1,269 @@
+"""The benchmark's outputs: results.json (raw numbers and machine facts), results.md (a table of
+absolute figures and ratios with the issue's targets) and chart.png (the ratios, log scale)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.targets import PRIMARY, Row
+
+WORKLOAD_TITLES = {
+    "log_batch": "log_batch (1,000 points)",
+    "log_metric": "log_metric",
+    "get_metric_history": "get_metric_history",
+    "search_runs": "search_runs",
+    "registry_writes": "registry writes",
+    "sdk_ingest": "native SDK ingest",
+    "memory": "memory",
+}
+
+
+def write_json(path: Path, results: dict[str, Any]) -> None:
+    path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+
+
+def _number(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "ms":
+        return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+def _ratio(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.1f}x" if value < 100 else f"{value:,.0f}x"
+
+
+def _met(met: bool | None) -> str:
+    return {True: "met", False: "**missed**", None: ""}[met]
+
+
+def _title(row: Row) -> str:
+    title = WORKLOAD_TITLES.get(row.workload, row.workload)
+    return title
+
+
+def markdown(results: dict[str, Any], rows: list[Row]) -> str:
+    servers: dict[str, dict[str, Any]] = results["servers"]
+    ours = [n for n, s in servers.items() if not s["reference"]]
+    refs = [n for n, s in servers.items() if s["reference"]]
+    machine = results["machine"]
+    versions = results["versions"]
+    lines = [
+        "# ledgerflow vs `mlflow server`: benchmark results",
+        "",
+        f"Run `{results['command']}` on {results['started_at']} ({results['mode']} sizes, "
+        f"{results['duration_s']:.0f} s). Machine: {machine['cores']} cores, "
+        f"{machine['memory_gb']} GB, {machine['cpu']}; load average (1 min) "
+        f"{machine['load_average_start']} at the start, {machine['load_average_end']} at the end. "
+        f"mlflow {versions['mlflow']} (client and reference server), ledgerflow "
+        f"{versions['ledgerflow']} (commit {versions.get('git_commit') or '-'}), "
+        f"PostgreSQL {versions.get('postgres') or '-'}, Kafka "
+        f"{versions.get('kafka') or '-'}, Python {versions['python']}.",
+        "",
+        "Every server runs on this machine, started by the benchmark, and every workload runs "
+        "against each of them in the same run, through the real mlflow client in separate "
+        "client processes (multiprocessing spawn). *Ratio* is ledgerflow cluster against the "
+        "best reference server for that row (the fastest of all mlflow configurations measured), "
+        "always as \"times better\": throughput ÷ the reference's, or the reference's latency ÷ "
+        "ours. Targets are issue #7's.",
+        "",
+    ]
+    header = ["Workload", "Clients", "Measure", *ours, *refs, "Ratio", "Target", "Met"]
+    if len(ours) > 1:
+        header.insert(header.index("Ratio") + 1, f"Ratio ({ours[1]})")
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join(["---"] * 3 + ["---:"] * (len(header) - 6) + ["---"] * 3) + "|")
+    for row in rows:
+        cells = [
+            _title(row),
+            str(row.clients) if row.clients else "",
+            row.measure if row.measure.endswith(row.unit) else f"{row.measure} ({row.unit})",
+            *(_number(row.values.get(n), row.unit) for n in ours + refs),
+            _ratio(row.ratios.get(PRIMARY)),
+        ]
+        if len(ours) > 1:
+            cells.append(_ratio(row.ratios.get(ours[1])))
+        cells += [row.target, _met(row.met)]
+        lines.append("| " + " | ".join(cells) + " |")
+    judged = [r for r in rows if r.met is not None]
+    lines += [
+        "",
+        f"Targets met: {sum(1 for r in judged if r.met)} of {len(judged)}. Where the time goes "
+        "(CPU per process below; hand-written notes on one run with client-side profiles: "
+        "[profile-notes.md](profile-notes.md)).",
+        "",
+        "## Servers",
+        "",
+    ]
+    for name, server in servers.items():
+        config = ", ".join(f"{k}: {v}" for k, v in server["config"].items())
+        lines.append(f"- **{name}** — {config}")
+    sizes = results["settings"]
+    lines += [
+        "",
+        "## Workloads",
+        "",
+        f"- **log_batch**: each client process creates its own run and logs batches of "
+        f"{sizes['batch_points']:,} points ({sizes['metric_keys']} keys x "
+        f"{sizes['batch_points'] // sizes['metric_keys']} steps), up to "
+        f"{sizes['ingest_max_batches']} batches or {sizes['ingest_seconds']} s. points/s counts "
+        "from the start signal until the last point of every run is visible through the mlflow "
+        "API (get_run); every point is then read back with get_metric_history and counted "
+        "(untimed; `verified` in the JSON).",
+        f"- **log_metric**: one metric per call, up to {sizes['log_metric_max_calls']} calls or "
+        f"{sizes['log_metric_seconds']} s per client.",
+        f"- **get_metric_history**: one metric of {sizes['history_points']:,} points (logged "
+        f"beforehand, untimed), up to {sizes['history_max_requests']} reads or "
+        f"{sizes['history_seconds']} s per client.",
+        f"- **search_runs**: an experiment of {sizes['search_runs']:,} runs, each with a metric "
+        "and a param (created beforehand by all client processes, untimed); filter "
+        "`metrics.score > 0.5 and params.group = 'a'`, order by `metrics.score DESC`, "
+        f"max_results 1000; up to {sizes['search_max_requests']} searches or "
+        f"{sizes['search_seconds']} s per client.",
+        "- **registry writes**: each client process registers its own model, then repeats "
+        "create_model_version, set_registered_model_alias, transition_model_version_stage "
+        f"(3 ops) up to {sizes['registry_max_rounds']} times or {sizes['registry_seconds']} s.",
+        "- **native SDK ingest** (ledgerflow cluster only): `LedgerflowClient(url).start_run()`, "
+        f"`run.log_metrics()` of {sizes['metric_keys']} keys per step, `run.flush()`; "
+        f"{sizes['sdk_points']:,} points per phase split over the producers (or "
+        f"{sizes['sdk_seconds']} s); timed from the first log call until the last point of "
+        "every run is visible through the mlflow API. The ratio compares with the best "
+        "reference log_batch points/s at any client count.",
+        "- **memory**: peak RSS (process tree, sampled every 0.1 s by psutil) of the gateway and "
+        "the projector during the ingest phases.",
+        "",
+        "Client-side retries are off (`MLFLOW_HTTP_REQUEST_MAX_RETRIES=0`), so a failed request "
+        "counts as an error instead of a slow success.",
+    ]
+    lines += ["", *_cpu_section(results)]
+    problems = _problems(results)
+    if problems:
+        lines += ["", "## Errors and failed phases", "", *problems]
+    lines += ["", "![ratios](chart.png)", ""]
+    return "\n".join(lines)
+
+
+CPU_ROLES = ("clients", "gateway", "server", "projector", "postgres", "kafka")
+
+
+def _cpu_section(results: dict[str, Any]) -> list[str]:
+    """CPU seconds per process tree in each phase, against the phase's wall time: the profile
+    of where the time goes (the machine has `cores` x wall seconds to give)."""
+    cores = results["machine"]["cores"]
+    lines = [
+        "## Where the CPU goes",
+        "",
+        f"CPU seconds used during each phase by each process tree (psutil, user + system), "
+        f"against the phase's wall time; the machine has {cores} cores, so at most "
+        f"{cores} x wall seconds to share, with other work on the machine too (load average "
+        "per phase in the JSON). `server` is mlflow's uvicorn parent and workers; `postgres` is "
+        "the shared PostgreSQL server (all its backends).",
+        "",
+        "| Workload | Clients | Server | Wall s | " + " | ".join(CPU_ROLES) + " |",
+        "|---|---:|---|---:|" + "---:|" * len(CPU_ROLES),
+    ]
+    for workload, per_server in results["workloads"].items():
+        for server, per_count in per_server.items():
+            for clients, result in sorted(per_count.items(), key=lambda kv: int(kv[0])):
+                cpu = result.get("cpu_s")
+                if not cpu:
+                    continue
+                cells = [f"{cpu[r]:.1f}" if r in cpu else "" for r in CPU_ROLES]
+                lines.append(
+                    f"| {WORKLOAD_TITLES.get(workload, workload)} | {clients} | {server} | "
+                    f"{result.get('sampled_s', result['seconds']):.1f} | "
+                    + " | ".join(cells)
+                    + " |"
+                )
+    return lines
+
+
+def _problems(results: dict[str, Any]) -> list[str]:
+    lines = []
+    for workload, per_server in results["workloads"].items():
+        for server, per_count in per_server.items():
+            for clients, result in per_count.items():
+                if "error" in result:
+                    lines.append(
+                        f"- {workload} / {server} / {clients} clients: phase failed: "
+                        f"{result['error'][:300]}"
+                    )
+                errors = result.get("errors") or []
+                if errors:
+                    lines.append(
+                        f"- {workload} / {server} / {clients} clients: {len(errors)} failed "
+                        f"request(s), first: {errors[0][:200]}"
+                    )
+                verified = result.get("verified")
+                if verified and not verified.get("ok"):
+                    lines.append(
+                        f"- {workload} / {server} / {clients} clients: read back "
+                        f"{verified['found_points']} of {verified['expected_points']} points"
+                    )
+    return lines
+
+
+def write_chart(path: Path, rows: list[Row]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [r for r in rows if r.ratios.get(PRIMARY) is not None]
+    if not shown:
+        shown = []
+    labels = [
+        f"{WORKLOAD_TITLES.get(r.workload, r.workload)} · {r.measure}"
+        + (f" · {r.clients} cl." if r.clients else "")
+        for r in shown
+    ]
+    ratios = [float(r.ratios[PRIMARY] or 0) for r in shown]
+    colours = ["#2e7d32" if r.met else "#c62828" if r.met is False else "#78909c" for r in shown]
+    height = max(3.0, 0.32 * len(shown) + 1.5)
+    fig, ax = plt.subplots(figsize=(11, height))
+    positions = list(range(len(shown)))[::-1]
+    ax.barh(positions, ratios, color=colours)
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="black", linewidth=1)
+    for position, row, ratio in zip(positions, shown, ratios, strict=True):
+        ax.text(ratio * 1.05, position, f"{ratio:,.1f}x", va="center", fontsize=8)
+        minimum = _target_ratio(row)
+        if minimum:
+            ax.plot(
+                [minimum, minimum], [position - 0.4, position + 0.4], color="black", linewidth=2
+            )
+    ax.set_yticks(positions)
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_xlabel("times better than the best mlflow server (log scale; black tick = target)")
+    ax.set_title(
+        "ledgerflow (cluster) vs mlflow server 3.17.2, same machine, same run\n"
+        "green: target met, red: missed, grey: no target",
+        fontsize=10,
+    )
+    low = min([*ratios, 0.5]) * 0.7
+    high = max([*ratios, 50.0]) * 2.5
+    ax.set_xlim(low, high)
+    ax.grid(axis="x", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _target_ratio(row: Row) -> float | None:
+    from bench.targets import RATIO_TARGETS, SDK_RATIO
+
+    if row.workload == "sdk_ingest":
+        return SDK_RATIO
+    if row.measure == "our p99 vs reference p50":
+        return 1.0
+    if not row.target:
+        return None
+    for (workload, _key), (minimum, _text) in RATIO_TARGETS.items():
+        if workload == row.workload:
+            return minimum
+    return None

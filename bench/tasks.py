@@ -1,0 +1,247 @@
+"""What one client process does in each workload, through the real mlflow client (or the native
+SDK). Each function sets up untimed, calls `ready()`, then measures until its count or deadline
+is reached, and returns its raw latencies (seconds) and what it wrote.
+
+Metric values equal their step, so a run's latest value of a key (max of step, timestamp, value)
+is its last step: the parent can tell from one `get_run` whether a run's last point is
+queryable.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+Ready = Callable[[], None]
+
+
+def _client(url: str) -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=url)
+
+
+def _done(cpu_start: float) -> dict[str, float]:
+    """When the measured part ended, and the CPU seconds this client process spent in it."""
+    return {"end": time.monotonic(), "client_cpu_s": time.process_time() - cpu_start}
+
+
+def _keys(count: int) -> list[str]:
+    return [f"m{k}" for k in range(count)]
+
+
+def log_batch(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    from mlflow.entities import Metric
+
+    client = _client(args["url"])
+    run_id = client.create_run(args["experiment_id"], run_name=f"ingest-{uuid.uuid4().hex[:6]}")
+    run_id = run_id.info.run_id
+    keys = _keys(args["keys"])
+    steps_per_batch = args["batch_points"] // len(keys)
+    now = int(time.time() * 1000)
+    latencies: list[float] = []
+    errors: list[str] = []
+    last_step = -1
+    ready()
+    cpu = time.process_time()
+    deadline = time.monotonic() + args["seconds"]
+    for b in range(args["max_batches"]):
+        if time.monotonic() >= deadline:
+            break
+        steps = range(b * steps_per_batch, (b + 1) * steps_per_batch)
+        batch = [Metric(key, float(step), now, step) for step in steps for key in keys]
+        started = time.monotonic()
+        try:
+            client.log_batch(run_id, metrics=batch)
+        except Exception as err:
+            errors.append(repr(err)[:300])
+            continue
+        latencies.append(time.monotonic() - started)
+        last_step = max(last_step, steps[-1])
+    return {
+        "run_id": run_id,
+        "keys": keys,
+        "points": len(latencies) * steps_per_batch * len(keys),
+        "steps": len(latencies) * steps_per_batch,
+        "last_step": last_step,
+        "latencies": latencies,
+        "errors": errors,
+        **_done(cpu),
+    }
+
+
+def log_metric(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    client = _client(args["url"])
+    run_id = client.create_run(args["experiment_id"]).info.run_id
+    latencies: list[float] = []
+    errors: list[str] = []
+    ready()
+    cpu = time.process_time()
+    deadline = time.monotonic() + args["seconds"]
+    for step in range(args["max_calls"]):
+        if time.monotonic() >= deadline:
+            break
+        started = time.monotonic()
+        try:
+            client.log_metric(run_id, "loss", float(step), step=step)
+        except Exception as err:
+            errors.append(repr(err)[:300])
+            continue
+        latencies.append(time.monotonic() - started)
+    return {"run_id": run_id, "latencies": latencies, "errors": errors, **_done(cpu)}
+
+
+def get_metric_history(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    client = _client(args["url"])
+    latencies: list[float] = []
+    errors: list[str] = []
+    ready()
+    cpu = time.process_time()
+    deadline = time.monotonic() + args["seconds"]
+    for _ in range(args["max_requests"]):
+        if time.monotonic() >= deadline:
+            break
+        started = time.monotonic()
+        try:
+            history = client.get_metric_history(args["run_id"], args["key"])
+        except Exception as err:
+            errors.append(repr(err)[:300])
+            continue
+        latencies.append(time.monotonic() - started)
+        if len(history) != args["expected"]:
+            errors.append(f"{len(history)} points, expected {args['expected']}")
+    return {"latencies": latencies, "errors": errors, **_done(cpu)}
+
+
+def search_runs(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    client = _client(args["url"])
+    latencies: list[float] = []
+    errors: list[str] = []
+    ready()
+    cpu = time.process_time()
+    deadline = time.monotonic() + args["seconds"]
+    for _ in range(args["max_requests"]):
+        if time.monotonic() >= deadline:
+            break
+        started = time.monotonic()
+        try:
+            runs = client.search_runs(
+                [args["experiment_id"]],
+                filter_string=args["filter"],
+                order_by=args["order_by"],
+                max_results=1000,
+            )
+        except Exception as err:
+            errors.append(repr(err)[:300])
+            continue
+        latencies.append(time.monotonic() - started)
+        if len(runs) != args["expected"]:
+            errors.append(f"{len(runs)} runs, expected {args['expected']}")
+    return {"latencies": latencies, "errors": errors, **_done(cpu)}
+
+
+def registry_writes(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    client = _client(args["url"])
+    name = f"bench-{uuid.uuid4().hex[:10]}"
+    client.create_registered_model(name)
+    run = client.create_run(args["experiment_id"])
+    source = f"{run.info.artifact_uri}/model"
+    latencies: dict[str, list[float]] = {"create_version": [], "set_alias": [], "transition": []}
+    errors: list[str] = []
+    ready()
+    cpu = time.process_time()
+    deadline = time.monotonic() + args["seconds"]
+    for _ in range(args["max_rounds"]):
+        if time.monotonic() >= deadline:
+            break
+        try:
+            started = time.monotonic()
+            version = client.create_model_version(name, source, run_id=run.info.run_id).version
+            latencies["create_version"].append(time.monotonic() - started)
+            started = time.monotonic()
+            client.set_registered_model_alias(name, "champion", version)
+            latencies["set_alias"].append(time.monotonic() - started)
+            started = time.monotonic()
+            client.transition_model_version_stage(name, version, "Staging")
+            latencies["transition"].append(time.monotonic() - started)
+        except Exception as err:
+            errors.append(repr(err)[:300])
+    return {"latencies": latencies, "errors": errors, **_done(cpu)}
+
+
+def create_search_runs(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    """Preparation (untimed): runs `args["indexes"]` of the search experiment."""
+    from mlflow.entities import Metric, Param
+
+    from bench.workloads import search_fixture
+
+    client = _client(args["url"])
+    ready()
+    now = int(time.time() * 1000)
+    for index in args["indexes"]:
+        score, group = search_fixture(index)
+        run_id = client.create_run(args["experiment_id"], run_name=f"s{index}").info.run_id
+        client.log_batch(
+            run_id,
+            metrics=[Metric("score", score, now, 0), Metric("loss", 1.0 - score, now, 0)],
+            params=[Param("group", group), Param("lr", str(index % 10 / 100))],
+        )
+    return {"created": len(args["indexes"]), "end": time.monotonic()}
+
+
+def sdk_ingest(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    """The native SDK: from the first log call until the producer has flushed to Kafka."""
+    from services.sdk import LedgerflowClient
+
+    keys = _keys(args["keys"])
+    with LedgerflowClient(args["url"]) as lf:
+        run = lf.start_run(args["experiment_id"], run_name=f"sdk-{uuid.uuid4().hex[:6]}")
+        ready()
+        cpu = time.process_time()
+        first = time.monotonic()
+        deadline = first + args["seconds"]
+        steps = args["points"] // len(keys)
+        step = -1
+        for step in range(steps):
+            run.log_metrics(dict.fromkeys(keys, float(step)), step=step)
+            if step % 1000 == 999 and time.monotonic() >= deadline:
+                break
+        run.flush()
+        flushed = time.monotonic()
+    return {
+        "run_id": run.run_id,
+        "keys": keys,
+        "points": (step + 1) * len(keys),
+        "steps": step + 1,
+        "last_step": step,
+        "first": first,
+        "flushed": flushed,
+        "end": flushed,
+        "client_cpu_s": time.process_time() - cpu,
+    }
+
+
+def warm_up(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    """Untimed: every kind of request a few times, so each server worker process has loaded
+    what it loads lazily before anything is measured."""
+    from mlflow.entities import Metric
+
+    client = _client(args["url"])
+    ready()
+    now = int(time.time() * 1000)
+    name = f"warm-{uuid.uuid4().hex[:10]}"
+    client.create_registered_model(name)
+    for i in range(args["rounds"]):
+        run = client.create_run(args["experiment_id"])
+        run_id = run.info.run_id
+        client.log_batch(run_id, metrics=[Metric("w", float(s), now, s) for s in range(100)])
+        client.log_metric(run_id, "x", float(i), step=i)
+        client.get_metric_history(run_id, "w")
+        client.get_run(run_id)
+        client.search_runs([args["experiment_id"]], "metrics.w > 0", order_by=["metrics.w DESC"])
+        version = client.create_model_version(name, f"{run.info.artifact_uri}/m", run_id=run_id)
+        client.set_registered_model_alias(name, "warm", version.version)
+        client.transition_model_version_stage(name, version.version, "Staging")
+    return {"end": time.monotonic()}

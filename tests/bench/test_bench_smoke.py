@@ -1,0 +1,67 @@
+"""The benchmark's smoke run: `python -m bench --quick` end to end against real servers (a
+ledgerflow cluster on the real Kafka broker, mlflow server on SQLite and on PostgreSQL), tiny
+sizes. It checks the shape of what the benchmark writes, never how fast anything was."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.workloads import WORKLOADS
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVERS = ["ledgerflow-cluster", "mlflow-sqlite-w1", "mlflow-postgres-w1"]
+
+
+@pytest.mark.bench
+@pytest.mark.kafka
+@pytest.mark.timeout(420)
+def test_quick_benchmark_writes_every_result(tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--output", str(output)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+
+    results = json.loads((output / "results.json").read_text())
+    assert set(results["servers"]) == set(SERVERS)
+    assert results["mode"] == "quick"
+    for fact in ("cores", "memory_gb", "load_average_start"):
+        assert fact in results["machine"]
+    assert results["versions"]["mlflow"] == "3.17.2"
+    for workload in WORKLOADS:
+        for server in SERVERS:
+            phases = results["workloads"][workload][server]
+            assert phases, (workload, server)
+            for clients, phase in phases.items():
+                where = (workload, server, clients)
+                assert "error" not in phase, (where, phase.get("error"))
+                assert not phase["errors"], (where, phase["errors"][:3])
+                assert phase["samples"] > 0, where
+                assert phase["p50_ms"] > 0 and phase["p99_ms"] >= phase["p50_ms"], where
+                if "verified" in phase:
+                    assert phase["verified"]["ok"], (where, phase["verified"])
+    sdk = results["workloads"]["sdk_ingest"]["ledgerflow-cluster"]
+    assert all(p["points"] > 0 and p["verified"]["ok"] for p in sdk.values()), sdk
+    assert any(p["peak_rss_mb"].get("projector", 0) > 0 for p in sdk.values())
+
+    measures = {(row["workload"], row["measure"]) for row in results["comparison"]}
+    assert ("log_batch", "points/s") in measures
+    assert ("sdk_ingest", "points/s end to end") in measures
+    assert any(row["target"] for row in results["comparison"])
+
+    table = (output / "results.md").read_text()
+    for server in SERVERS:
+        assert server in table
+    assert "| Workload |" in table and "![ratios](chart.png)" in table
+    assert (output / "chart.png").read_bytes().startswith(b"\x89PNG")
