@@ -16,9 +16,9 @@ from schemas.events.runs import MetricPoint, MetricsLogged
 
 def sample_batch(points: int) -> MetricsLogged:
     """A realistic batch: a few keys, growing steps, the odd NaN."""
-    return MetricsLogged(
-        run_id="0123456789abcdef0123456789abcdef",
-        metrics=[
+    return MetricsLogged.of(
+        "0123456789abcdef0123456789abcdef",
+        [
             MetricPoint(
                 key=f"train/metric_{i % 8}",
                 value=math.nan if i % 97 == 0 else i * 0.001 + 0.5,

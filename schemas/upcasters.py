@@ -71,3 +71,32 @@ def upcast_experiment_created_v1_v2(payload: PayloadDict) -> PayloadDict:
     if not isinstance(tags, dict):
         raise UpcastError("experiment.created v1 tags must be a JSON object")
     return {**payload, "tags": [{"key": key, "value": value} for key, value in tags.items()]}
+
+
+@upcaster("metrics.logged", 1)
+def upcast_metrics_logged_v1_v2(payload: PayloadDict) -> PayloadDict:
+    """v1 carried a list of point objects; v2 carries one column per field."""
+    points = payload.get("metrics")
+    if not isinstance(points, list) or not all(isinstance(p, dict) for p in points):
+        raise UpcastError("metrics.logged v1 metrics must be a list of objects")
+    rest = {k: v for k, v in payload.items() if k != "metrics"}
+    known = {"key", "value", "timestamp", "step", "model_id", "dataset_name", "dataset_digest"}
+    for point in points:
+        unknown = set(point) - known
+        if unknown:
+            raise UpcastError(f"metrics.logged v1 point has unknown field(s): {sorted(unknown)}")
+
+    def optional(field: str) -> list[Any] | None:
+        column = [p.get(field) for p in points]
+        return column if any(v is not None for v in column) else None
+
+    return {
+        **rest,
+        "keys": [p.get("key") for p in points],
+        "values": [p.get("value") for p in points],
+        "timestamps": [p.get("timestamp") for p in points],
+        "steps": [p.get("step", 0) for p in points],
+        "model_ids": optional("model_id"),
+        "dataset_names": optional("dataset_name"),
+        "dataset_digests": optional("dataset_digest"),
+    }

@@ -11,6 +11,7 @@ from schemas import (
     MetricPoint,
     MetricsLogged,
     ParamsLogged,
+    Payload,
     RunTagsSet,
     Tag,
     new_event,
@@ -25,6 +26,7 @@ def mixed_events(count: int, *, seed: int = 7, control_share: float = 0.2) -> li
     rng = random.Random(seed)
     events: list[Envelope] = []
     for i in range(count):
+        payload: Payload
         if rng.random() < control_share:
             payload = ExperimentTagSet(
                 experiment_id=str(rng.randrange(1, 6)), key=f"k{i % 13}", value=f"v{i}"
@@ -33,9 +35,9 @@ def mixed_events(count: int, *, seed: int = 7, control_share: float = 0.2) -> li
             run_id = f"{rng.randrange(40):032x}"
             kind = rng.randrange(3)
             if kind == 0:
-                payload = MetricsLogged(
+                payload = MetricsLogged.of(
                     run_id=run_id,
-                    metrics=[
+                    points=[
                         MetricPoint(
                             key="loss", value=rng.random(), timestamp=1_700_000_000_000 + i, step=i
                         )

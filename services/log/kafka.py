@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka import TopicPartition as KafkaTP
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from services.log.base import LogRecord, Position, TopicLayout, TopicPartition, partition_for
 from services.settings import KafkaSettings
@@ -29,6 +30,10 @@ def topic_configs(settings: KafkaSettings) -> dict[str, str]:
         "message.timestamp.type": "CreateTime",
         "unclean.leader.election.enable": "false",
     }
+
+
+class _TopicsNotReady(RuntimeError):
+    pass
 
 
 class KafkaEventLog:
@@ -79,7 +84,19 @@ class KafkaEventLog:
             await admin.close()
 
     async def _check_partitions(self, admin: AIOKafkaAdminClient) -> None:
-        described = await admin.describe_topics(list(self.layout.topics()))
+        # A topic just created may be described without partitions until its leaders are
+        # elected; wait for them (bounded) so that the log is usable when this returns.
+        async for attempt in AsyncRetrying(
+            stop=stop_after_delay(60),
+            wait=wait_exponential(multiplier=0.05, max=1.0),
+            retry=retry_if_exception_type(_TopicsNotReady),
+            reraise=True,
+        ):
+            with attempt:
+                described = await admin.describe_topics(list(self.layout.topics()))
+                pending = [t["topic"] for t in described if not t["partitions"]]
+                if pending:
+                    raise _TopicsNotReady(f"topics without partitions yet: {pending}")
         for topic in described:
             want = self.layout.partitions(topic["topic"])
             have = len(topic["partitions"])

@@ -155,8 +155,17 @@ async def project_batch(
     if not records:
         return result
     async with conn.transaction():
+        # The commit need not wait for its WAL flush: everything here derives from the log
+        # (durable before this batch was read) and the consumed positions commit with it, so a
+        # commit lost in a database crash is projected again, deciding the same.
         if target.audit:
-            await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", SWAP_LOCK)
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock_shared($1), "
+                "set_config('synchronous_commit', 'off', true)",
+                SWAP_LOCK,
+            )
+        else:
+            await conn.execute("SELECT set_config('synchronous_commit', 'off', true)")
         stored = await positions.lock(conn, consumer, {r.tp for r in records})
         fresh = [r for r in records if r.offset >= stored.get(r.tp, 0)]
         result.redelivered = len(records) - len(fresh)

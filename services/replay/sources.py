@@ -40,7 +40,9 @@ def points_in(record: LogRecord) -> int:
     if b'"type":"metrics.logged"' not in record.value:
         return 0
     try:
-        return len(orjson.loads(record.value)["payload"]["metrics"])
+        payload = orjson.loads(record.value)["payload"]
+        # v2 carries columns, v1 a list of points
+        return len(payload["keys"] if "keys" in payload else payload["metrics"])
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return 0
 

@@ -26,7 +26,6 @@ import httpx
 from schemas import (
     MAX_METRICS_PER_EVENT,
     Actor,
-    MetricPoint,
     MetricsLogged,
     Param,
     ParamsLogged,
@@ -151,20 +150,20 @@ class RunLogger:
     def __init__(self, client: LedgerflowClient, run_id: str) -> None:
         self.client = client
         self.run_id = run_id
-        self._points: list[MetricPoint] = []
+        self._keys: list[str] = []
+        self._values: list[float] = []
+        self._timestamps: list[int] = []
+        self._steps: list[int] = []
 
     def log_metric(
         self, key: str, value: float, step: int = 0, timestamp: int | None = None
     ) -> None:
-        self._points.append(
-            MetricPoint(
-                key=key,
-                value=float(value),
-                timestamp=timestamp if timestamp is not None else int(time.time() * 1000),
-                step=step,
-            )
-        )
-        if len(self._points) >= MAX_METRICS_PER_EVENT:
+        # Columns, as the event carries them: validated once per event, not once per point.
+        self._keys.append(key)
+        self._values.append(float(value))
+        self._timestamps.append(timestamp if timestamp is not None else int(time.time() * 1000))
+        self._steps.append(step)
+        if len(self._keys) >= MAX_METRICS_PER_EVENT:
             self._publish_points()
 
     def log_metrics(
@@ -185,9 +184,16 @@ class RunLogger:
             self.client.publish(RunTagsSet(run_id=self.run_id, tags=items[start : start + 100]))
 
     def _publish_points(self) -> None:
-        if self._points:
-            points, self._points = self._points, []
-            self.client.publish(MetricsLogged(run_id=self.run_id, metrics=points))
+        if self._keys:
+            event = MetricsLogged(
+                run_id=self.run_id,
+                keys=self._keys,
+                values=self._values,
+                timestamps=self._timestamps,
+                steps=self._steps,
+            )
+            self._keys, self._values, self._timestamps, self._steps = [], [], [], []
+            self.client.publish(event)
 
     def flush(self) -> None:
         self._publish_points()

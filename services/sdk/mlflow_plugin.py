@@ -67,9 +67,9 @@ class LedgerflowKafkaStore(RestStore):
         for start in range(0, len(metrics), MAX_METRICS_PER_EVENT):
             chunk = metrics[start : start + MAX_METRICS_PER_EVENT]
             self._sdk.publish(
-                MetricsLogged(
-                    run_id=run_id,
-                    metrics=[
+                MetricsLogged.of(
+                    run_id,
+                    [
                         MetricPoint(
                             key=m.key,
                             value=float(m.value),

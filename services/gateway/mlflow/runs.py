@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -14,7 +14,6 @@ from schemas import (
     Dataset,
     DatasetInput,
     InputsLogged,
-    MetricPoint,
     MetricsLogged,
     ModelInput,
     ModelOutput,
@@ -179,28 +178,29 @@ async def log_parameter(request: Request) -> Response:
     return empty_response()
 
 
-def _metric_point(raw: Mapping[str, Any]) -> MetricPoint:
-    """A metric as read by read_request (already validated)."""
-    key = raw["key"]
-    value = raw["value"]
-    timestamp = raw["timestamp"]
-    step = raw.get("step", 0)
-    return MetricPoint(
-        key=key,
-        value=value,
-        timestamp=timestamp,
-        step=step,
-        model_id=raw.get("model_id") or None,
-        dataset_name=raw.get("dataset_name") or None,
-        dataset_digest=raw.get("dataset_digest") or None,
+def _metrics_event(run_id: str, raw: Sequence[Mapping[str, Any]]) -> MetricsLogged:
+    """The metrics.logged event of metrics as read by read_request (already validated)."""
+
+    def optional(field: str) -> list[str | None] | None:
+        column = [m.get(field) or None for m in raw]
+        return column if any(column) else None
+
+    return MetricsLogged(
+        run_id=run_id,
+        keys=[m["key"] for m in raw],
+        values=[m["value"] for m in raw],
+        timestamps=[m["timestamp"] for m in raw],
+        steps=[m.get("step", 0) for m in raw],
+        model_ids=optional("model_id"),
+        dataset_names=optional("dataset_name"),
+        dataset_digests=optional("dataset_digest"),
     )
 
 
 async def log_metric(request: Request) -> Response:
     body = await read_request(request, messages.LOG_METRIC)
     validation.validate_metric(body["key"], body["value"], body["timestamp"], body.get("step", 0))
-    point = _metric_point(body)
-    await write(request, MetricsLogged(run_id=body["run_id"], metrics=[point]))
+    await write(request, _metrics_event(body["run_id"], [body]))
     return empty_response()
 
 
@@ -239,10 +239,9 @@ async def log_batch(request: Request) -> Response:
     checked_metrics, checked_params, checked_tags = validation.validate_log_batch(
         run_id, raw_metrics, raw_params, raw_tags
     )
-    metrics = [_metric_point(m) for m in checked_metrics]
     params = [Param(key=p["key"], value=p.get("value") or "") for p in checked_params]
     tags = [Tag(key=t["key"], value=t.get("value") or "") for t in checked_tags]
-    if not (metrics or params or tags):
+    if not (checked_metrics or params or tags):
         await _require_active_run(request, run_id)
         return empty_response()
     if params:
@@ -250,8 +249,8 @@ async def log_batch(request: Request) -> Response:
         # unlogged, as MLflow's store does.
         await write(request, ParamsLogged(run_id=run_id, params=params))
     payloads: list[Payload] = []
-    if metrics:
-        payloads.append(MetricsLogged(run_id=run_id, metrics=metrics))
+    if checked_metrics:
+        payloads.append(_metrics_event(run_id, checked_metrics))
     if tags:
         payloads.append(RunTagsSet(run_id=run_id, tags=tags))
     if payloads:

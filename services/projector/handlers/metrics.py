@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from schemas import Envelope, MetricPoint, MetricsLogged
+from schemas import Envelope, MetricsLogged
 from services.projector.projections import projects_batches
 from services.projector.verdict import ACCEPTED, Verdict
 
@@ -48,15 +48,16 @@ ON CONFLICT (run_key, key_id) DO UPDATE
 DUPLICATE = Verdict(accepted=True, outcome={"duplicate_batch": True})
 
 
-def batch_digest(run_id: str, points: Sequence[MetricPoint]) -> bytes:
+def batch_digest(payload: MetricsLogged) -> bytes:
     """The batch's identity: a retried request carries the same points in the same order.
     Values are hashed as IEEE doubles, so NaN and the infinities stay distinct."""
-    digest = hashlib.sha256(run_id.encode())
-    digest.update("\x00".join(p.key for p in points).encode())
-    digest.update(array("q", [p.step for p in points]).tobytes())
-    digest.update(array("q", [p.timestamp for p in points]).tobytes())
-    digest.update(array("d", [p.value for p in points]).tobytes())
-    digest.update("\x00".join(p.model_id or "" for p in points).encode())
+    digest = hashlib.sha256(payload.run_id.encode())
+    digest.update("\x00".join(payload.keys).encode())
+    digest.update(array("q", payload.steps).tobytes())
+    digest.update(array("q", payload.timestamps).tobytes())
+    digest.update(array("d", payload.values).tobytes())
+    model_ids = payload.model_ids or [None] * len(payload.keys)
+    digest.update("\x00".join(m or "" for m in model_ids).encode())
     return digest.digest()[:16]
 
 
@@ -105,7 +106,7 @@ async def logged(conn: asyncpg.Connection, events: Sequence[Envelope]) -> list[V
                 f"Current state is {run[1]}.",
             )
         else:
-            candidates.append((index, run[0], batch_digest(payload.run_id, payload.metrics)))
+            candidates.append((index, run[0], batch_digest(payload)))
     if candidates:
         fresh = {
             (r[0], bytes(r[1]))
@@ -126,44 +127,46 @@ async def logged(conn: asyncpg.Connection, events: Sequence[Envelope]) -> list[V
             else:
                 verdicts[index] = DUPLICATE
         if applied:
-            await _write_points(conn, [(run_key, payloads[i].metrics) for i, run_key in applied])
+            await _write_points(conn, [(run_key, payloads[i]) for i, run_key in applied])
     return [v if v is not None else ACCEPTED for v in verdicts]
 
 
-def _after(step: int, timestamp: int, value: float, best: tuple[Any, ...]) -> bool:
-    """(step, timestamp, value) > best, NaN ranking as 0."""
-    if step != best[0]:
-        return step > best[0]
-    if timestamp != best[1]:
-        return timestamp > best[1]
-    return (0.0 if math.isnan(value) else value) > (0.0 if math.isnan(best[2]) else best[2])
+def _rank(value: float) -> float:
+    return 0.0 if math.isnan(value) else value
 
 
-async def _write_points(
-    conn: asyncpg.Connection, batches: list[tuple[int, list[MetricPoint]]]
-) -> None:
-    ids = await metric_key_ids(conn, sorted({p.key for _, points in batches for p in points}))
-    records = [
-        (
-            run_key,
-            ids[p.key],
-            p.step,
-            p.timestamp,
-            p.value,
-            p.model_id,
-            p.dataset_name,
-            p.dataset_digest,
+async def _write_points(conn: asyncpg.Connection, batches: list[tuple[int, MetricsLogged]]) -> None:
+    ids = await metric_key_ids(conn, sorted({key for _, p in batches for key in p.keys}))
+    records: list[tuple[Any, ...]] = []
+    latest: dict[tuple[int, int], tuple[tuple[int, int, float], tuple[Any, ...]]] = {}
+    for run_key, payload in batches:
+        size = len(payload.keys)
+        none: list[str | None] = [None] * size
+        key_ids = [ids[key] for key in payload.keys]
+        rows = list(
+            zip(
+                [run_key] * size,
+                key_ids,
+                payload.steps,
+                payload.timestamps,
+                payload.values,
+                payload.model_ids or none,
+                payload.dataset_names or none,
+                payload.dataset_digests or none,
+                strict=True,
+            )
         )
-        for run_key, points in batches
-        for p in points
-    ]
+        records.extend(rows)
+        # The latest per key: max of (step, timestamp, value) with NaN ranking as 0. Python's
+        # tuple comparison does it, with the value ranked, in one pass over the points.
+        for row in rows:
+            slot = (run_key, row[1])
+            rank = (row[2], row[3], _rank(row[4]))
+            best = latest.get(slot)
+            if best is None or rank > best[0]:
+                latest[slot] = (rank, row)
     # COPY: the whole batch's points in one round trip, the fastest way into the table
     # (asyncpg's binary COPY beats an UNNEST of arrays, whose encoder checks every element).
     await conn.copy_records_to_table("metrics", records=records, columns=METRIC_COLUMNS)
-    latest: dict[tuple[int, int], tuple[Any, ...]] = {}
-    for record in records:
-        best = latest.get(record[:2])
-        if best is None or _after(record[2], record[3], record[4], best[2:5]):
-            latest[record[:2]] = record
-    winners = list(latest.values())
+    winners = [row for _, row in latest.values()]
     await conn.execute(_LATEST, *(list(column) for column in zip(*winners, strict=True)))

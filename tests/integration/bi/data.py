@@ -146,13 +146,13 @@ async def fill(node: Node, *, points: int = 200) -> Facts:
             MetricPoint(key="loss", value=1.0 / (step + 1) + i, timestamp=start + step, step=step)
             for step in range(points)
         ] + [MetricPoint(key="acc", value=0.5 + 0.1 * i, timestamp=start + points, step=points)]
-        data.append(ev(MetricsLogged(run_id=run_id, metrics=metrics)))
+        data.append(ev(MetricsLogged.of(run_id=run_id, points=metrics)))
     # One run's accuracy diverges: its latest value is NaN; another's score overflows.
     data.append(
         ev(
-            MetricsLogged(
+            MetricsLogged.of(
                 run_id=facts.runs["resnet-c"],
-                metrics=[
+                points=[
                     MetricPoint(key="acc", value=float("nan"), timestamp=T0 + 9 * HOUR, step=10**6)
                 ],
             )
@@ -160,9 +160,9 @@ async def fill(node: Node, *, points: int = 200) -> Facts:
     )
     data.append(
         ev(
-            MetricsLogged(
+            MetricsLogged.of(
                 run_id=facts.runs["bert-a"],
-                metrics=[MetricPoint(key="score", value=float("inf"), timestamp=T0, step=0)],
+                points=[MetricPoint(key="score", value=float("inf"), timestamp=T0, step=0)],
             )
         )
     )

@@ -28,6 +28,7 @@ from schemas import (
     Tag,
     new_event,
 )
+from schemas.envelope import format_time
 from services.node import Node
 from services.replay import runner
 from services.replay.digest import compare
@@ -82,9 +83,9 @@ async def fill(node: Node, runs: int = 6, points: int = 3000) -> list[str]:
         for start in range(0, points, 1000):
             events.append(
                 ev(
-                    MetricsLogged(
+                    MetricsLogged.of(
                         run_id=run_id,
-                        metrics=[
+                        points=[
                             MetricPoint(
                                 key=f"m{j % 3}",
                                 value=float(j) if j % 97 else float("nan"),
@@ -219,9 +220,9 @@ async def test_swap_while_writes_go_on(node: Node, db_dsn: str) -> None:
             await node.submit(
                 [
                     ev(
-                        MetricsLogged(
+                        MetricsLogged.of(
                             run_id=run_ids[0],
-                            metrics=[
+                            points=[
                                 MetricPoint(
                                     key="live", value=float(step), timestamp=step, step=step
                                 )
@@ -302,7 +303,46 @@ async def test_old_event_versions_are_upcast_on_replay(node: Node, db_dsn: str) 
     layout = node.event_log.layout
     await node.event_log.append(layout.control, [(b"900", orjson.dumps(v1))])
     await node.submit([event])
+    # A run with metrics in both shapes: v1 points as objects, v2 as columns.
+    run_id = uuid.uuid4().hex
+    run = RunCreated(
+        run_id=run_id,
+        experiment_id="901",
+        user_id="u",
+        run_name="both",
+        start_time=1,
+        artifact_uri="x/901/run",
+    )
+    run_event = ev(run)
+    await node.submit([run_event])
+    v1_metrics = {
+        **v1,
+        "event_id": str(uuid.UUID(int=uuid.uuid4().int & ~(0xF << 76) | (7 << 76))),
+        # replay from the log merges partitions by occurrence: not before its run
+        "occurred_at": format_time(run_event.occurred_at),
+        "type": "metrics.logged",
+        "aggregate": run_id,
+        "payload": {
+            "run_id": run_id,
+            "metrics": [
+                {"key": "loss", "value": "NaN", "timestamp": 5, "step": 0},
+                {"key": "loss", "value": 0.5, "timestamp": 6, "step": 1, "model_id": "m-1"},
+            ],
+        },
+    }
+    await node.event_log.append(layout.data, [(run_id.encode(), orjson.dumps(v1_metrics))])
+    await node.submit(
+        [ev(MetricsLogged.of(run_id, [MetricPoint(key="loss", value=0.25, timestamp=7, step=2)]))]
+    )
     pool = node.database.pool
+    history = (
+        "SELECT m.step, m.value::text, m.model_id FROM {schema}.metrics m "
+        "JOIN {schema}.runs r USING (run_key) WHERE r.run_id = $1 ORDER BY m.step"
+    )
+    expected_history = [(0, "NaN", None), (1, "0.5", "m-1"), (2, "0.25", None)]
+    # same key, same partition: the v1 record was projected before the v2 one returned
+    rows = await pool.fetch(history.format(schema=READ_SCHEMA), run_id)
+    assert [tuple(r) for r in rows] == expected_history
     assert (
         await pool.fetchval(
             "SELECT value FROM experiment_tags WHERE experiment_id = 900 AND key = 'origin'"
@@ -321,12 +361,15 @@ async def test_old_event_versions_are_upcast_on_replay(node: Node, db_dsn: str) 
                 await runner.replay(conn, schema, make_source(conn))
             finally:
                 await conn.close()
-            assert (await compare(admin, READ_SCHEMA, schema)).identical
+            comparison = await compare(admin, READ_SCHEMA, schema)
+            assert comparison.identical, (comparison.differing(), comparison.samples)
             tags = await admin.fetch(
                 f"SELECT experiment_id, value FROM {schema}.experiment_tags "
                 "WHERE key = 'origin' ORDER BY 1"
             )
             assert [(r[0], r[1]) for r in tags] == [(900, "v1"), (901, "v2")]
+            rows = await admin.fetch(history.format(schema=schema), run_id)
+            assert [tuple(r) for r in rows] == expected_history
         # the audit log keeps the event as it was written: version 1, tags as an object
         stored = await admin.fetchval(
             "SELECT event FROM audit_log "

@@ -48,7 +48,7 @@ def run_created() -> Envelope:
 
 def metrics(*values: float) -> Envelope:
     points = [MetricPoint(key="loss", value=v, timestamp=1, step=i) for i, v in enumerate(values)]
-    return new_event(MetricsLogged(run_id=RUN, metrics=points), actor=SYSTEM_ACTOR, source="test")
+    return new_event(MetricsLogged.of(run_id=RUN, points=points), actor=SYSTEM_ACTOR, source="test")
 
 
 def wire_dict(envelope: Envelope) -> dict[str, Any]:
@@ -94,26 +94,26 @@ def test_non_finite_metric_values_travel_as_mlflow_strings() -> None:
 
     wire = encode(envelope)
 
-    values = [point["value"] for point in wire_dict(envelope)["payload"]["metrics"]]
+    values = wire_dict(envelope)["payload"]["values"]
     assert values == ["NaN", "Infinity", "-Infinity", 2.5]
     decoded = decode(wire)
     assert isinstance(decoded.payload, MetricsLogged)
-    got = [point.value for point in decoded.payload.metrics]
+    got = decoded.payload.values
     assert math.isnan(got[0])
     assert got[1:] == [math.inf, -math.inf, 2.5]
     assert encode(decoded) == wire
-    assert b'"value":"NaN"' in canonical(envelope)
+    assert b'"values":["NaN","Infinity","-Infinity",2.5]' in canonical(envelope)
 
 
 @pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity", "nan", "inf"])
 def test_decode_accepts_non_finite_strings_from_other_producers(text: str) -> None:
     doc = wire_dict(metrics(1.0))
-    doc["payload"]["metrics"][0]["value"] = text
+    doc["payload"]["values"][0] = text
 
     decoded = decode(orjson.dumps(doc))
 
     assert isinstance(decoded.payload, MetricsLogged)
-    assert not math.isfinite(decoded.payload.metrics[0].value)
+    assert not math.isfinite(decoded.payload.values[0])
 
 
 def test_canonical_sorts_keys_at_every_level_and_is_deterministic() -> None:
@@ -235,18 +235,18 @@ def test_decode_failures_raise_event_decode_error_with_a_reason(data: bytes, rea
 
 def test_decode_refuses_a_metrics_batch_over_the_cap() -> None:
     doc = wire_dict(metrics(1.0))
-    doc["payload"]["metrics"] = doc["payload"]["metrics"] * 1001
+    for column in ("keys", "values", "timestamps", "steps"):
+        doc["payload"][column] = doc["payload"][column] * 1001
 
-    with pytest.raises(EventDecodeError, match=r"metrics: List should have at most 1000 items"):
+    with pytest.raises(EventDecodeError, match=r"keys: List should have at most 1000 items"):
         decode(orjson.dumps(doc))
 
 
 def test_decode_reason_counts_further_errors() -> None:
     doc = wire_dict(metrics(1.0, 2.0, 3.0))
-    for point in doc["payload"]["metrics"]:
-        point["value"] = "lots"
+    doc["payload"]["values"] = ["lots"] * 3
 
-    with pytest.raises(EventDecodeError, match=r"metrics\.0\.value: .* \(and 2 more\)"):
+    with pytest.raises(EventDecodeError, match=r"values\.0: .* \(and 2 more\)"):
         decode(orjson.dumps(doc))
 
 

@@ -44,14 +44,15 @@ def test_rendering_is_deterministic_and_newline_terminated() -> None:
 
 def test_payload_schemas_carry_type_version_stream_and_wire_names() -> None:
     files = render_all()
-    metrics = json.loads(files["events/metrics.logged.v1.json"])
+    metrics = json.loads(files["events/metrics.logged.v2.json"])
     inputs = json.loads(files["events/inputs.logged.v1.json"])
 
     assert metrics["x-ledgerflow-type"] == "metrics.logged"
     assert metrics["x-ledgerflow-stream"] == "data"
-    assert metrics["properties"]["metrics"]["maxItems"] == 1000
+    assert metrics["x-ledgerflow-schema-version"] == 2
+    assert metrics["properties"]["keys"]["maxItems"] == 1000
     assert {"enum": ["NaN", "Infinity", "-Infinity"]} in (
-        metrics["$defs"]["MetricPoint"]["properties"]["value"]["anyOf"]
+        metrics["properties"]["values"]["items"]["anyOf"]
     )
     assert "schema" in inputs["$defs"]["Dataset"]["properties"]
     assert metrics["additionalProperties"] is False
@@ -62,11 +63,11 @@ def test_write_all_creates_updates_and_removes_stale_files(tmp_path: Path) -> No
     assert out_of_date(tmp_path) == []
     (tmp_path / "events" / "run.created.v0.json").write_text("{}\n")
     (tmp_path / "envelope.json").write_text("{}\n")
-    (tmp_path / "events" / "metrics.logged.v1.json").unlink()
+    (tmp_path / "events" / "metrics.logged.v2.json").unlink()
 
     assert out_of_date(tmp_path) == [
         "envelope.json",
-        "events/metrics.logged.v1.json",
+        "events/metrics.logged.v2.json",
         "events/run.created.v0.json",
     ]
     write_all(tmp_path)

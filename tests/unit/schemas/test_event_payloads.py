@@ -30,12 +30,12 @@ def points(n: int) -> list[MetricPoint]:
 
 def test_a_metrics_batch_holds_1_to_1000_points() -> None:
     assert MAX_METRICS_PER_EVENT == 1000
-    assert len(MetricsLogged(run_id=RUN, metrics=points(1000)).metrics) == 1000
+    assert len(MetricsLogged.of(run_id=RUN, points=points(1000)).keys) == 1000
 
     with pytest.raises(ValidationError, match="at most 1000"):
-        MetricsLogged(run_id=RUN, metrics=points(1001))
+        MetricsLogged.of(run_id=RUN, points=points(1001))
     with pytest.raises(ValidationError, match="at least 1"):
-        MetricsLogged(run_id=RUN, metrics=[])
+        MetricsLogged.of(run_id=RUN, points=[])
 
 
 def test_params_are_capped_at_1000_and_run_tags_need_at_least_one() -> None:
@@ -57,8 +57,29 @@ def test_metric_point_defaults_and_refuses_unknown_fields() -> None:
     )
     assert isinstance(point.value, float)
     with pytest.raises(ValidationError, match="run_id"):
+        MetricPoint(key="a", value=1, timestamp=1, run_id=RUN)  # type: ignore[call-arg]
+
+
+def test_a_metrics_batch_is_columns_of_one_length() -> None:
+    batch = MetricsLogged.of(run_id=RUN, points=points(3))
+    assert (batch.keys, batch.steps, batch.model_ids) == (["loss"] * 3, [0, 1, 2], None)
+    assert batch.points() == points(3)
+    with pytest.raises(ValidationError, match="values has 2 entries, keys has 3"):
+        MetricsLogged(
+            run_id=RUN, keys=["a"] * 3, values=[1.0, 2.0], timestamps=[1] * 3, steps=[0] * 3
+        )
+    with pytest.raises(ValidationError, match="model_ids has 1 entries"):
+        MetricsLogged(
+            run_id=RUN,
+            keys=["a"] * 2,
+            values=[1.0] * 2,
+            timestamps=[1] * 2,
+            steps=[0] * 2,
+            model_ids=["m"],
+        )
+    with pytest.raises(ValidationError, match="metrics"):
         MetricsLogged.model_validate(
-            {"run_id": RUN, "metrics": [{"key": "a", "value": 1, "timestamp": 1, "run_id": RUN}]}
+            {"run_id": RUN, "metrics": [{"key": "a", "value": 1, "timestamp": 1}]}
         )
 
 

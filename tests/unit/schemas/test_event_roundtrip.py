@@ -92,9 +92,9 @@ SAMPLES: list[Payload] = [
     RunDeleted(run_id=RUN),
     RunRestored(run_id=RUN),
     ParamsLogged(run_id=RUN, params=PARAMS),
-    MetricsLogged(
+    MetricsLogged.of(
         run_id=RUN,
-        metrics=[
+        points=[
             MetricPoint(key="loss", value=0.25, timestamp=T0, step=3),
             MetricPoint(
                 key="auc",

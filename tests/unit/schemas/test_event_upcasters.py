@@ -1,13 +1,23 @@
-"""Upcasters: a historical experiment.created v1 reads as v2; current events pass untouched."""
+"""Upcasters: historical experiment.created and metrics.logged v1 read as v2; current events
+pass untouched."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
 import pytest
 
-from schemas import EventDecodeError, ExperimentCreated, Tag, decode, encode, new_event
+from schemas import (
+    EventDecodeError,
+    ExperimentCreated,
+    MetricsLogged,
+    Tag,
+    decode,
+    encode,
+    new_event,
+)
 from schemas.envelope import SYSTEM_ACTOR
 from schemas.upcasters import UPCASTERS, PayloadDict, UpcastError, missing_upcasters, upcast
 
@@ -109,3 +119,47 @@ def test_a_broken_upcaster_still_raises_event_decode_error(monkeypatch: pytest.M
 
     with pytest.raises(EventDecodeError, match=r"upcasting experiment\.created v1 failed"):
         decode(V1_EXPERIMENT_CREATED)
+
+
+V1_METRICS_LOGGED = b"""{
+  "event_id": "01901a2b-3c4d-7e5f-8a6b-7c8d9e0f1a2c",
+  "type": "metrics.logged",
+  "schema_version": 1,
+  "aggregate": "r1",
+  "occurred_at": "2023-11-14T22:13:20.000000Z",
+  "actor": {"name": "ana", "kind": "self_reported"},
+  "source": "sdk",
+  "payload": {
+    "run_id": "r1",
+    "metrics": [
+      {"key": "loss", "value": "NaN", "timestamp": 5, "step": 0, "model_id": null,
+       "dataset_name": null, "dataset_digest": null},
+      {"key": "acc", "value": 0.5, "timestamp": 6, "model_id": "m-1"}
+    ]
+  }
+}"""
+
+
+def test_a_v1_metrics_logged_decodes_to_columns() -> None:
+    envelope = decode(V1_METRICS_LOGGED)
+
+    payload = envelope.payload
+    assert isinstance(payload, MetricsLogged)
+    assert envelope.schema_version == 2
+    assert (payload.keys, payload.timestamps, payload.steps) == (["loss", "acc"], [5, 6], [0, 0])
+    assert math.isnan(payload.values[0]) and payload.values[1] == 0.5
+    assert payload.model_ids == [None, "m-1"]
+    assert payload.dataset_names is None and payload.dataset_digests is None
+
+
+def test_a_v1_metrics_logged_with_a_malformed_point_is_refused() -> None:
+    doc = orjson.loads(V1_METRICS_LOGGED)
+    doc["payload"]["metrics"][1]["run_id"] = "r1"
+    with pytest.raises(EventDecodeError, match="unknown field"):
+        decode(orjson.dumps(doc))
+    doc["payload"]["metrics"] = {"key": "loss"}
+    with pytest.raises(EventDecodeError, match="must be a list of objects"):
+        decode(orjson.dumps(doc))
+    del doc["payload"]["metrics"]
+    with pytest.raises(EventDecodeError, match="must be a list of objects"):
+        decode(orjson.dumps(doc))
