@@ -267,3 +267,55 @@ def _target_ratio(row: Row) -> float | None:
         if workload == row.workload:
             return minimum
     return None
+
+
+README_START = "<!-- bench:start (written by `make bench`; do not edit by hand) -->"
+README_END = "<!-- bench:end -->"
+
+
+def summary(results: dict[str, Any], rows: list[Row]) -> str:
+    """The rows that carry a target, as a short table for the README."""
+    lines = [
+        f"`make bench` of {results['started_at'][:10]} ({results['mode']} sizes; "
+        f"{results['machine']['cores']} cores, load average "
+        f"{results['machine']['load_average_start']} to {results['machine']['load_average_end']}; "
+        f"commit {results['versions'].get('git_commit') or '-'}). Reference: the best of "
+        f"{', '.join(n for n, s in results['servers'].items() if s['reference'])} in the same run.",
+        "",
+        "| Workload | Clients | Measure | ledgerflow | best reference | Ratio | Target | Met |",
+        "|---|---:|---|---:|---:|---:|---|---|",
+    ]
+    for row in rows:
+        if not row.target:
+            continue
+        reference = row.values.get(row.reference) if row.reference else None
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    _title(row),
+                    str(row.clients) if row.clients else "",
+                    row.measure
+                    if row.measure.endswith(row.unit)
+                    else f"{row.measure} ({row.unit})",
+                    _number(row.values.get(PRIMARY), row.unit),
+                    _number(reference, row.unit),
+                    _ratio(row.ratios.get(PRIMARY)),
+                    row.target,
+                    _met(row.met),
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, table: str) -> bool:
+    """Replace the text between the README's bench markers with ``table``; False if the
+    markers are missing (nothing is written then)."""
+    text = readme.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    readme.write_text(text[: start + len(README_START)] + "\n" + table + "\n" + text[end:])
+    return True

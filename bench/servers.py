@@ -231,6 +231,19 @@ class Stack:
 # ---- the servers
 
 
+def _cluster_defaults() -> str:
+    """The settings the cluster runs with (ledgerflow's defaults), as the report states them."""
+    from services.projector.settings import ProjectorSettings
+    from services.settings import CoreSettings, KafkaSettings
+
+    kafka, projector = KafkaSettings(), ProjectorSettings()
+    return (
+        f"defaults ({CoreSettings().data_partitions} data partitions, Kafka linger "
+        f"{kafka.linger_ms} ms, projector batch {projector.max_batch}, projector linger "
+        f"{projector.linger_seconds * 1000:g} ms)"
+    )
+
+
 def _ledgerflow_cluster(stack: Stack, procs: Processes, workdir: Path) -> Server:
     database_url = stack.database(f"lf_{uuid.uuid4().hex[:8]}")
     env = {
@@ -258,8 +271,7 @@ def _ledgerflow_cluster(stack: Stack, procs: Processes, workdir: Path) -> Server
         config={
             "mode": "cluster: 1 gateway + 1 faust projector, Kafka log, embedded PostgreSQL",
             "command": "ledgerflow server; ledgerflow projector",
-            "settings": "defaults (8 data partitions, Kafka linger 5 ms, projector batch 500, "
-            "projector linger 20 ms)",
+            "settings": _cluster_defaults(),
         },
         log=procs.log_of("ledgerflow-gateway"),
         processes={"gateway": gateway, "projector": projector},
