@@ -12,7 +12,7 @@ import asyncpg
 import orjson
 
 from services.projector.batch import VERDICT_CHANNEL
-from services.projector.verdict import Verdict
+from services.projector.verdict import Verdict, read_notice
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class VerdictWaiter:
     def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self._pool = pool
         self._dsn = dsn
-        self._pending: dict[UUID, asyncio.Future[None]] = {}
+        self._pending: dict[UUID, asyncio.Future[Verdict | None]] = {}
         self._conn: asyncpg.Connection | None = None
 
     async def start(self) -> None:
@@ -41,12 +41,10 @@ class VerdictWaiter:
                 await conn.close()
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        for entry in payload.split(","):
-            event_id, _, _ = entry.partition(":")
-            with contextlib.suppress(ValueError):
-                future = self._pending.get(UUID(event_id))
-                if future is not None and not future.done():
-                    future.set_result(None)
+        for event_id, verdict in read_notice(payload):
+            future = self._pending.get(event_id)
+            if future is not None and not future.done():
+                future.set_result(verdict)  # None: decided, but read it from the audit log
 
     def expect(self, event_ids: Sequence[UUID]) -> None:
         """Register interest before publishing, so no notification can be missed."""
@@ -67,7 +65,16 @@ class VerdictWaiter:
             if futures:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.gather(*futures), timeout)
-            verdicts = await self.lookup(event_ids)
+            verdicts: dict[UUID, Verdict] = {}
+            for event_id in event_ids:
+                future = self._pending.get(event_id)
+                if future is not None and future.done() and not future.cancelled():
+                    verdict = future.result()
+                    if verdict is not None:
+                        verdicts[event_id] = verdict
+            unread = [e for e in event_ids if e not in verdicts]
+            if unread:
+                verdicts.update(await self.lookup(unread))
         finally:
             self.forget(event_ids)
         missing = [e for e in event_ids if e not in verdicts]

@@ -25,12 +25,11 @@ from schemas import Envelope, EventDecodeError, decode
 from services.audit.chain import GENESIS, AuditLink, chain_name
 from services.log.base import LogRecord, TopicPartition
 from services.projector import positions, projections
-from services.projector.verdict import Rejection, Verdict
+from services.projector.verdict import Rejection, Verdict, notices
 
 log = logging.getLogger(__name__)
 
 VERDICT_CHANNEL = "ledgerflow_verdicts"
-_NOTIFY_LIMIT = 7000  # PostgreSQL caps a NOTIFY payload at 8000 bytes
 
 AUDIT_COLUMNS = (
     "chain",
@@ -319,16 +318,7 @@ async def _append_audit(
 
 
 async def _notify(conn: asyncpg.Connection, verdicts: dict[UUID, Verdict]) -> None:
-    """Tell waiting writers which events are decided ("a" accepted, "r" rejected); delivered
-    by PostgreSQL at commit. Details are read from the audit log by event id."""
-    chunk: list[str] = []
-    size = 0
-    for event_id, verdict in verdicts.items():
-        entry = f"{event_id}:{'a' if verdict.accepted else 'r'}"
-        if size + len(entry) + 1 > _NOTIFY_LIMIT:
-            await conn.execute("SELECT pg_notify($1, $2)", VERDICT_CHANNEL, ",".join(chunk))
-            chunk, size = [], 0
-        chunk.append(entry)
-        size += len(entry) + 1
-    if chunk:
-        await conn.execute("SELECT pg_notify($1, $2)", VERDICT_CHANNEL, ",".join(chunk))
+    """Tell waiting writers which events are decided, with their verdicts; delivered by
+    PostgreSQL at commit (see ``verdict.notices``)."""
+    for payload in notices(verdicts):
+        await conn.execute("SELECT pg_notify($1, $2)", VERDICT_CHANNEL, payload)

@@ -64,9 +64,8 @@ def registered_model_json(
     if model.description:
         body["description"] = model.description
     if latest:
-        body["latest_versions"] = [
-            model_version_json(model.name, v, model.aliases_of(v.version)) for v in latest
-        ]
+        # as MLflow's store: a registered model's latest versions carry no aliases
+        body["latest_versions"] = [model_version_json(model.name, v, ()) for v in latest]
     if model.tags:
         body["tags"] = [{"key": k, "value": model.tags[k]} for k in sorted(model.tags)]
     if model.aliases:

@@ -209,9 +209,10 @@ async def registered_models_json(conn: Queryable, names: Sequence[str]) -> list[
 
 
 async def model_versions_json(
-    conn: Queryable, keys: Sequence[tuple[str, int]]
+    conn: Queryable, keys: Sequence[tuple[str, int]], *, with_aliases: bool = True
 ) -> list[dict[str, Any]]:
-    """Live versions in the order of ``keys`` ((name, version) pairs; missing ones skipped)."""
+    """Live versions in the order of ``keys`` ((name, version) pairs; missing ones skipped),
+    with their aliases unless ``with_aliases`` is false (MLflow's search leaves them out)."""
     names = [name for name, _ in keys]
     numbers = [number for _, number in keys]
     rows = await conn.fetch(
@@ -223,13 +224,18 @@ async def model_versions_json(
     )
     tags = await _version_tags(conn, names, numbers)
     aliases: dict[tuple[str, int], list[str]] = defaultdict(list)
-    for r in await conn.fetch(
-        "SELECT a.name, a.version, a.alias FROM registered_model_aliases a "
-        "JOIN unnest($1::text[], $2::int[]) AS p(name, version) USING (name, version) "
-        "ORDER BY a.alias",
-        names,
-        numbers,
-    ):
+    alias_rows = (
+        await conn.fetch(
+            "SELECT a.name, a.version, a.alias FROM registered_model_aliases a "
+            "JOIN unnest($1::text[], $2::int[]) AS p(name, version) USING (name, version) "
+            "ORDER BY a.alias",
+            names,
+            numbers,
+        )
+        if with_aliases
+        else []
+    )
+    for r in alias_rows:
         aliases[(r["name"], r["version"])].append(r["alias"])
     by_key = {
         (r["name"], r["version"]): model_version_json(
@@ -328,7 +334,7 @@ async def search_model_versions(
     )
     page, token = compiled.page(await conn.fetch(compiled.sql, *compiled.args))
     keys = [(r["name"], r["version"]) for r in page]
-    return await model_versions_json(conn, keys), token
+    return await model_versions_json(conn, keys, with_aliases=False), token
 
 
 # ---------------------------------------------------------------------------------------------

@@ -196,7 +196,8 @@ async def create_version(request: Request) -> Response:
             source=source,
             run_id=run_id,
             run_link=body.get("run_link") or None,
-            description=body.get("description") or None,
+            # MLflow's handler passes the message's field on: an absent description is "".
+            description=body.get("description") or "",
             model_id=model_id,
             tags=tags,
         ),

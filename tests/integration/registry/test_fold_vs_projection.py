@@ -177,9 +177,11 @@ def draw_payload(data: st.DataObject, state: RegistryState, names: list[str]) ->
 
 async def live_snapshot(pool: asyncpg.Pool, prefix: str, names: list[str]) -> Snapshot:
     models = {name: await reads.registered_model(pool, name) for name in names}
-    versions, token = await reads.search_model_versions(pool, f"name LIKE '{prefix}%'", 1000)
+    found, token = await reads.search_model_versions(pool, f"name LIKE '{prefix}%'", 1000)
     assert token is None
-    return models, versions
+    # search leaves aliases out (as MLflow's does); read the found versions whole
+    keys = [(v["name"], int(v["version"])) for v in found]
+    return models, await reads.model_versions_json(pool, keys)
 
 
 def folded_snapshot(state: RegistryState, prefix: str, names: list[str]) -> Snapshot:

@@ -26,7 +26,8 @@ def live_snapshot(client: MlflowClient, name: str) -> Snapshot:
         "versions": {
             int(v.version): {
                 "stage": v.current_stage,
-                "aliases": sorted(v.aliases),
+                # search leaves a version's aliases out, as MLflow's does: the model has them
+                "aliases": sorted(a for a, n in model.aliases.items() if int(n) == int(v.version)),
                 "tags": dict(v.tags),
                 "description": v.description or None,
             }
