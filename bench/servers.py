@@ -184,19 +184,9 @@ class Stack:
 
     def database(self, name: str) -> str:
         """A fresh database on the embedded server; its DSN (a Unix socket, `?host=`)."""
-        dsn = self.postgres()
+        from services.store.databases import create_database
 
-        async def create() -> None:
-            conn = await asyncpg.connect(dsn)
-            try:
-                await conn.execute(f'CREATE DATABASE "{name}"')
-            finally:
-                await conn.close()
-
-        asyncio.run(create())
-        base, _, query = dsn.partition("?")
-        head, _, _ = base.rpartition("/")
-        return f"{head}/{name}" + (f"?{query}" if query else "")
+        return asyncio.run(create_database(self.postgres(), name))
 
     def support_pids(self) -> dict[str, int]:
         """The shared PostgreSQL and Kafka processes, by role."""

@@ -9,11 +9,11 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import asyncpg
 import pytest
 
 from services.log.base import TopicLayout
 from services.settings import KafkaSettings
+from services.store.databases import create_database, drop_database
 from tests.stack.kafka import kafka_broker, stack_error
 from tests.stack.postgres import postgres_server
 from tests.stack.s3 import S3Endpoint, s3_server
@@ -42,27 +42,12 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
         yield endpoint
 
 
-def _with_database(dsn: str, database: str) -> str:
-    base, _, query = dsn.partition("?")
-    head, _, _ = base.rpartition("/")
-    return f"{head}/{database}" + (f"?{query}" if query else "")
-
-
 @pytest.fixture
 async def db_dsn(pg_server: str) -> AsyncIterator[str]:
     """A fresh, empty database for one test, dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield _with_database(pg_server, name)
-    admin = await asyncpg.connect(pg_server)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    yield await create_database(pg_server, name)
+    await drop_database(pg_server, name)
 
 
 @pytest.fixture

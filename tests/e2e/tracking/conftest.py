@@ -7,11 +7,11 @@ import os
 import uuid
 from collections.abc import Iterator
 
-import asyncpg
 import mlflow
 import pytest
 from mlflow import MlflowClient
 
+from services.store.databases import create_database
 from tests.e2e.deployments import cluster_deployment, embedded_deployment
 
 # Fail fast instead of retrying for minutes if the server misbehaves; tests that exercise
@@ -21,19 +21,7 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
 
 
 def _database(pg_server: str) -> str:
-    name = f"c_{uuid.uuid4().hex[:12]}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(pg_server)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    base, _, query = pg_server.partition("?")
-    head, _, _ = base.rpartition("/")
-    return f"{head}/{name}" + (f"?{query}" if query else "")
+    return asyncio.run(create_database(pg_server, f"c_{uuid.uuid4().hex[:12]}"))
 
 
 @pytest.fixture(scope="module", params=["embedded", "cluster"])

@@ -17,6 +17,7 @@ from services.bi.hba import require_passwords
 from services.bi.roles import grant_reader, revoke_reader
 from services.node import Node
 from services.settings import CoreSettings
+from services.store.databases import create_database, drop_database
 from services.store.pool import connect
 from tests.conftest import USE_DOCKER
 from tests.integration.bi.data import Facts, fill
@@ -37,12 +38,6 @@ class Reader:
 class Filled:
     dsn: str
     facts: Facts
-
-
-def database_dsn(server_dsn: str, database: str) -> str:
-    base, _, query = server_dsn.partition("?")
-    head, _, _ = base.rpartition("/")
-    return f"{head}/{database}" + (f"?{query}" if query else "")
 
 
 async def make_reader(dsn: str, password: str = "reader secret") -> Reader:
@@ -70,10 +65,7 @@ async def filled(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> As
     """A fresh database with the BI test data, shared by this package's tests (which leave it as
     they found it; the replay test swaps a database of its own)."""
     name = f"bi_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    dsn = database_dsn(pg_server, name)
+    dsn = await create_database(pg_server, name)
     core = CoreSettings(
         data_dir=Path(tmp_path_factory.mktemp("bi")),
         database_url=SecretStr(dsn),
@@ -87,11 +79,7 @@ async def filled(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> As
     finally:
         await node.close()
     yield Filled(dsn, facts)
-    admin = await asyncpg.connect(pg_server)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await drop_database(pg_server, name)
 
 
 @pytest.fixture(scope="package")
