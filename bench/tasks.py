@@ -72,73 +72,80 @@ def log_batch(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
     }
 
 
-def log_metric(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
-    client = _client(args["url"])
-    run_id = client.create_run(args["experiment_id"]).info.run_id
+def _measure(
+    count: int,
+    seconds: float,
+    call: Callable[[int], Any],
+    check: Callable[[Any], str | None] | None = None,
+) -> tuple[list[float], list[str]]:
+    """Call ``call(i)`` up to ``count`` times or until ``seconds`` have passed: the latency of
+    each call that succeeded, and the errors (an exception, or what ``check`` found wrong)."""
     latencies: list[float] = []
     errors: list[str] = []
-    ready()
-    cpu = time.process_time()
-    deadline = time.monotonic() + args["seconds"]
-    for step in range(args["max_calls"]):
+    deadline = time.monotonic() + seconds
+    for i in range(count):
         if time.monotonic() >= deadline:
             break
         started = time.monotonic()
         try:
-            client.log_metric(run_id, "loss", float(step), step=step)
+            result = call(i)
         except Exception as err:
             errors.append(repr(err)[:300])
             continue
         latencies.append(time.monotonic() - started)
+        problem = check(result) if check else None
+        if problem:
+            errors.append(problem)
+    return latencies, errors
+
+
+def _count_is(expected: int, what: str) -> Callable[[Any], str | None]:
+    return lambda found: (
+        None if len(found) == expected else f"{len(found)} {what}, expected {expected}"
+    )
+
+
+def log_metric(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    client = _client(args["url"])
+    run_id = client.create_run(args["experiment_id"]).info.run_id
+    ready()
+    cpu = time.process_time()
+    latencies, errors = _measure(
+        args["max_calls"],
+        args["seconds"],
+        lambda step: client.log_metric(run_id, "loss", float(step), step=step),
+    )
     return {"run_id": run_id, "latencies": latencies, "errors": errors, **_done(cpu)}
 
 
 def get_metric_history(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
     client = _client(args["url"])
-    latencies: list[float] = []
-    errors: list[str] = []
     ready()
     cpu = time.process_time()
-    deadline = time.monotonic() + args["seconds"]
-    for _ in range(args["max_requests"]):
-        if time.monotonic() >= deadline:
-            break
-        started = time.monotonic()
-        try:
-            history = client.get_metric_history(args["run_id"], args["key"])
-        except Exception as err:
-            errors.append(repr(err)[:300])
-            continue
-        latencies.append(time.monotonic() - started)
-        if len(history) != args["expected"]:
-            errors.append(f"{len(history)} points, expected {args['expected']}")
+    latencies, errors = _measure(
+        args["max_requests"],
+        args["seconds"],
+        lambda _: client.get_metric_history(args["run_id"], args["key"]),
+        _count_is(args["expected"], "points"),
+    )
     return {"latencies": latencies, "errors": errors, **_done(cpu)}
 
 
 def search_runs(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
     client = _client(args["url"])
-    latencies: list[float] = []
-    errors: list[str] = []
     ready()
     cpu = time.process_time()
-    deadline = time.monotonic() + args["seconds"]
-    for _ in range(args["max_requests"]):
-        if time.monotonic() >= deadline:
-            break
-        started = time.monotonic()
-        try:
-            runs = client.search_runs(
-                [args["experiment_id"]],
-                filter_string=args["filter"],
-                order_by=args["order_by"],
-                max_results=1000,
-            )
-        except Exception as err:
-            errors.append(repr(err)[:300])
-            continue
-        latencies.append(time.monotonic() - started)
-        if len(runs) != args["expected"]:
-            errors.append(f"{len(runs)} runs, expected {args['expected']}")
+    latencies, errors = _measure(
+        args["max_requests"],
+        args["seconds"],
+        lambda _: client.search_runs(
+            [args["experiment_id"]],
+            filter_string=args["filter"],
+            order_by=args["order_by"],
+            max_results=1000,
+        ),
+        _count_is(args["expected"], "runs"),
+    )
     return {"latencies": latencies, "errors": errors, **_done(cpu)}
 
 
