@@ -216,6 +216,13 @@ class Stack:
         if self._broker is not None:
             self._broker.stop()
             self._broker = None
+        if self._postgres_dsn is not None:
+            # now, while its directory exists: the library's exit hook would run after the work
+            # directory is deleted, and could no longer stop the server
+            from services.store.embedded import release_embedded_postgres
+
+            release_embedded_postgres(self.workdir / "postgres")
+            self._postgres_dsn = None
 
 
 # ---- the servers

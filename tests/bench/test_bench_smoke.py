@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from bench.workloads import WORKLOADS
@@ -23,8 +24,18 @@ SERVERS = ["ledgerflow-cluster", "mlflow-sqlite-w1", "mlflow-postgres-w1"]
 @pytest.mark.timeout(420)
 def test_quick_benchmark_writes_every_result(tmp_path: Path) -> None:
     output = tmp_path / "out"
+    workdir = tmp_path / "work"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--output", str(output)],
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--output",
+            str(output),
+            "--workdir",
+            str(workdir),
+        ],
         cwd=ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         capture_output=True,
@@ -32,6 +43,13 @@ def test_quick_benchmark_writes_every_result(tmp_path: Path) -> None:
         timeout=400,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    # every server it started is gone: PostgreSQL, Kafka, mlflow, ledgerflow
+    left = [
+        p.info["cmdline"]
+        for p in psutil.process_iter(["cmdline"])
+        if any(str(workdir) in part for part in p.info["cmdline"] or ())
+    ]
+    assert not left, left
 
     results = json.loads((output / "results.json").read_text())
     assert set(results["servers"]) == set(SERVERS)
