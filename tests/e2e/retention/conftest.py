@@ -5,12 +5,9 @@ faust projector) with S3."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +17,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.e2e.artifacts.conftest import embedded_database_url, fresh_database, s3_env
-from tests.e2e.deployments import wait_for_default_experiment
+from tests.e2e.deployments import cluster_deployment, cluster_env
 from tests.e2e.server import running_server
 from tests.stack.s3 import S3Endpoint
 
@@ -60,33 +57,6 @@ class Deployment:
         )
 
 
-@contextlib.contextmanager
-def _cluster(workdir: Path, env: dict[str, str]) -> Iterator[str]:
-    """The gateway first (it creates the topics with their partitions; the broker would
-    auto-create them with one if the projector subscribed first), then the faust projector."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    with running_server(workdir / "gateway", env=env, timeout=120) as url:
-        log = (workdir / "projector.log").open("ab")
-        projector = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "projector"],
-            env={**os.environ, **env, "LEDGERFLOW_DATA_DIR": str(workdir / "projector")},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_for_default_experiment(url, projector, log.name)
-            yield url
-        finally:
-            projector.send_signal(signal.SIGTERM)
-            try:
-                projector.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(projector.pid, signal.SIGKILL)
-                projector.wait(timeout=10)
-            log.close()
-
-
 @pytest.fixture(scope="package", params=["embedded-local", "embedded-s3", "cluster-s3"])
 def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_server: str
@@ -110,16 +80,9 @@ def deployment(
             )
         return
     database_url = fresh_database(pg_server)
-    env |= {
-        "LEDGERFLOW_LOG_BACKEND": "kafka",
-        "LEDGERFLOW_DATABASE_URL": database_url,
-        "LEDGERFLOW_KAFKA_BOOTSTRAP_SERVERS": request.getfixturevalue("kafka_bootstrap"),
-        "LEDGERFLOW_TOPIC_PREFIX": f"gc{uuid.uuid4().hex[:10]}",
-        "LEDGERFLOW_DATA_PARTITIONS": "4",
-        "LEDGERFLOW_KAFKA_LINGER_MS": "1",
-        "LEDGERFLOW_PROJECTOR_LINGER_SECONDS": "0.005",
-    }
-    with _cluster(workdir, env) as url:
+    bootstrap = request.getfixturevalue("kafka_bootstrap")
+    env |= cluster_env(database_url, bootstrap)
+    with cluster_deployment(workdir, database_url, bootstrap, env=env) as url:
         yield Deployment(request.param, url, env, data_dir, database_url, s3=endpoint)
 
 
