@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from tests.integration.projector.conftest import embedded_log, pool  # noqa: F401 (fixtures)
+from tests.integration.projector.conftest import embedded_log  # noqa: F401 (a fixture)

@@ -10,17 +10,6 @@ import pytest
 
 from services.log.base import TopicLayout
 from services.log.embedded import EmbeddedEventLog
-from services.store.migrate import upgrade
-from services.store.pool import create_pool
-
-
-@pytest.fixture
-async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(db_dsn, max_size=8)
-    async with pool.acquire() as conn:
-        await upgrade(conn)
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ project_batch (audit log included), as the control partition delivers them."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import asyncpg
 import pytest
@@ -13,19 +13,8 @@ from schemas import Envelope, encode
 from services.log.base import LogRecord
 from services.projector.batch import BatchResult, project_batch
 from services.projector.verdict import Verdict
-from services.store.migrate import upgrade
-from services.store.pool import create_pool
 
 CONTROL_TOPIC = "registry-tests.control"
-
-
-@pytest.fixture
-async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(db_dsn, max_size=4)
-    async with pool.acquire() as conn:
-        await upgrade(conn)
-    yield pool
-    await pool.close()
 
 
 async def _no_deadletters(letters: object) -> None:

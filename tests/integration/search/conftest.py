@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
-import pytest
 
 from services.search import CompiledSearch
-from services.store.migrate import upgrade
-from services.store.pool import create_pool
 
 Record = dict[str, Any]
 
@@ -32,15 +29,6 @@ _RUN_COLUMNS = (
     "lifecycle_stage",
     "deleted_time",
 )
-
-
-@pytest.fixture
-async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(db_dsn, max_size=8)
-    async with pool.acquire() as conn:
-        await upgrade(conn)
-    yield pool
-    await pool.close()
 
 
 def _metric_value(rng: random.Random) -> float:

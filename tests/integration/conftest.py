@@ -1,4 +1,4 @@
-"""Fixtures for artifact integration tests: a migrated database."""
+"""Fixtures shared by the integration tests."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from services.store.pool import create_pool
 
 @pytest.fixture
 async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(db_dsn, max_size=4)
+    """A pool on the test's fresh database, migrated."""
+    pool = await create_pool(db_dsn, max_size=8)
     async with pool.acquire() as conn:
         await upgrade(conn)
     yield pool
