@@ -141,21 +141,45 @@ class MetricsLogged(Payload):
         return self
 
     @classmethod
-    def of(cls, run_id: str, points: Sequence[MetricPoint]) -> MetricsLogged:
-        """The event of ``points``, in their order."""
+    def from_columns(
+        cls,
+        run_id: str,
+        keys: list[str],
+        values: list[float],
+        timestamps: list[int],
+        steps: list[int],
+        model_ids: list[str | None] | None = None,
+        dataset_names: list[str | None] | None = None,
+        dataset_digests: list[str | None] | None = None,
+    ) -> MetricsLogged:
+        """The event of these columns; an optional column no point uses is left out (null)."""
 
-        def optional(column: list[str | None]) -> list[str | None] | None:
-            return column if any(v is not None for v in column) else None
+        def used(column: list[str | None] | None) -> list[str | None] | None:
+            return column if column is not None and any(v is not None for v in column) else None
 
         return cls(
             run_id=run_id,
+            keys=keys,
+            values=values,
+            timestamps=timestamps,
+            steps=steps,
+            model_ids=used(model_ids),
+            dataset_names=used(dataset_names),
+            dataset_digests=used(dataset_digests),
+        )
+
+    @classmethod
+    def of(cls, run_id: str, points: Sequence[MetricPoint]) -> MetricsLogged:
+        """The event of ``points``, in their order."""
+        return cls.from_columns(
+            run_id,
             keys=[p.key for p in points],
             values=[p.value for p in points],
             timestamps=[p.timestamp for p in points],
             steps=[p.step for p in points],
-            model_ids=optional([p.model_id for p in points]),
-            dataset_names=optional([p.dataset_name for p in points]),
-            dataset_digests=optional([p.dataset_digest for p in points]),
+            model_ids=[p.model_id for p in points],
+            dataset_names=[p.dataset_name for p in points],
+            dataset_digests=[p.dataset_digest for p in points],
         )
 
     def points(self) -> list[MetricPoint]:

@@ -21,7 +21,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.store.tracking.rest_store import RestStore
 from mlflow.utils.credentials import get_default_host_creds
 
-from schemas import MAX_METRICS_PER_EVENT, MetricPoint, MetricsLogged, ParamsLogged, RunTagsSet
+from schemas import MAX_METRICS_PER_EVENT, MetricsLogged, ParamsLogged, RunTagsSet
 from schemas import Param as EventParam
 from schemas import Tag as EventTag
 from services.sdk.client import LedgerflowClient
@@ -67,20 +67,15 @@ class LedgerflowKafkaStore(RestStore):
         for start in range(0, len(metrics), MAX_METRICS_PER_EVENT):
             chunk = metrics[start : start + MAX_METRICS_PER_EVENT]
             self._sdk.publish(
-                MetricsLogged.of(
+                MetricsLogged.from_columns(
                     run_id,
-                    [
-                        MetricPoint(
-                            key=m.key,
-                            value=float(m.value),
-                            timestamp=int(m.timestamp),
-                            step=int(m.step or 0),
-                            model_id=getattr(m, "model_id", None),
-                            dataset_name=getattr(m, "dataset_name", None),
-                            dataset_digest=getattr(m, "dataset_digest", None),
-                        )
-                        for m in chunk
-                    ],
+                    keys=[m.key for m in chunk],
+                    values=[float(m.value) for m in chunk],
+                    timestamps=[int(m.timestamp) for m in chunk],
+                    steps=[int(m.step or 0) for m in chunk],
+                    model_ids=[getattr(m, "model_id", None) for m in chunk],
+                    dataset_names=[getattr(m, "dataset_name", None) for m in chunk],
+                    dataset_digests=[getattr(m, "dataset_digest", None) for m in chunk],
                 )
             )
         if tags:

@@ -180,20 +180,15 @@ async def log_parameter(request: Request) -> Response:
 
 def _metrics_event(run_id: str, raw: Sequence[Mapping[str, Any]]) -> MetricsLogged:
     """The metrics.logged event of metrics as read by read_request (already validated)."""
-
-    def optional(field: str) -> list[str | None] | None:
-        column = [m.get(field) or None for m in raw]
-        return column if any(column) else None
-
-    return MetricsLogged(
-        run_id=run_id,
+    return MetricsLogged.from_columns(
+        run_id,
         keys=[m["key"] for m in raw],
         values=[m["value"] for m in raw],
         timestamps=[m["timestamp"] for m in raw],
         steps=[m.get("step", 0) for m in raw],
-        model_ids=optional("model_id"),
-        dataset_names=optional("dataset_name"),
-        dataset_digests=optional("dataset_digest"),
+        model_ids=[m.get("model_id") or None for m in raw],
+        dataset_names=[m.get("dataset_name") or None for m in raw],
+        dataset_digests=[m.get("dataset_digest") or None for m in raw],
     )
 
 
