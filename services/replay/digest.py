@@ -3,6 +3,8 @@
 Surrogate keys (run_key, key_id, dataset_key) are assigned by identity sequences, which a
 rollback can advance, so two correct projections may number rows differently: every table is
 digested in terms of natural keys (run ids, metric names, dataset name and digest) instead.
+Metric points are compared through the `metrics` view, point by point: how they are grouped into
+`metric_chunks` rows depends on how the events were batched, which a replay does differently.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncpg
 
 from services.replay.schema import quoted
 
-SKIPPED = frozenset({"schema_migrations", "read_model_info", "seen_events"})
+SKIPPED = frozenset({"schema_migrations", "read_model_info", "seen_events", "metric_chunks"})
 
 # surrogate column -> (table it points at, natural-key expression over alias `j`)
 _SURROGATES = {
@@ -51,9 +53,10 @@ class Comparison:
 
 
 async def tables_of(conn: asyncpg.Connection, schema: str) -> list[str]:
+    """The tables and views whose content a replay must reproduce."""
     rows = await conn.fetch(
         "SELECT table_name FROM information_schema.tables "
-        "WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY table_name",
+        "WHERE table_schema = $1 AND table_type IN ('BASE TABLE', 'VIEW') ORDER BY table_name",
         schema,
     )
     return [r[0] for r in rows if r[0] not in SKIPPED]

@@ -1,7 +1,8 @@
 """Metrics: the full history and the latest value per key, set-based over a whole batch.
 
 All metrics.logged events of a projector batch are applied together: one lookup of their runs,
-one insert of their batch digests, one COPY of every point, one upsert of the latest values.
+one insert of their batch digests, one COPY of every point (a row per series, its points as
+arrays: see the metric_chunks migration), one upsert of the latest values.
 A retried batch (same run, same points) is recognised by its digest and applied once. The
 latest value is the max of (step, timestamp, value) with NaN ranking as 0, as MLflow's SQL store
 does, so the projection does not depend on the order in which batches arrive.
@@ -10,6 +11,7 @@ does, so the projection does not depend on the order in which batches arrive.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from array import array
 from collections.abc import Sequence
@@ -20,16 +22,18 @@ import asyncpg
 from schemas import Envelope, MetricsLogged
 from services.projector.projections import projects_batches
 from services.projector.verdict import ACCEPTED, Verdict
+from services.store import binary_copy
+from services.store.binary_copy import copy_data
 
-METRIC_COLUMNS = (
+CHUNK_COLUMNS = (
     "run_key",
     "key_id",
-    "step",
-    "timestamp",
-    "value",
     "model_id",
     "dataset_name",
     "dataset_digest",
+    "steps",
+    "timestamps",
+    "point_values",
 )
 
 _LATEST = """
@@ -56,8 +60,10 @@ def batch_digest(payload: MetricsLogged) -> bytes:
     digest.update(array("q", payload.steps).tobytes())
     digest.update(array("q", payload.timestamps).tobytes())
     digest.update(array("d", payload.values).tobytes())
-    model_ids = payload.model_ids or [None] * len(payload.keys)
-    digest.update("\x00".join(m or "" for m in model_ids).encode())
+    if payload.model_ids is None:  # what the join below gives for no model ids, without a loop
+        digest.update(b"\x00" * (len(payload.keys) - 1))
+    else:
+        digest.update("\x00".join(m or "" for m in payload.model_ids).encode())
     return digest.digest()[:16]
 
 
@@ -131,42 +137,119 @@ async def logged(conn: asyncpg.Connection, events: Sequence[Envelope]) -> list[V
     return [v if v is not None else ACCEPTED for v in verdicts]
 
 
-def _rank(value: float) -> float:
-    return 0.0 if math.isnan(value) else value
+Series = tuple[int, int, str | None, str | None, str | None]  # run, key, model, dataset, digest
+Chunk = tuple[list[int], list[int], list[float]]  # steps, timestamps, values
+
+
+def _chunks(ids: dict[str, int], batches: list[tuple[int, MetricsLogged]]) -> dict[Series, Chunk]:
+    """The points of the batch grouped by series, each series in the order its points came."""
+    chunks: dict[Series, Chunk] = {}
+    for run_key, payload in batches:
+        if payload.model_ids or payload.dataset_names or payload.dataset_digests:
+            size = len(payload.keys)
+            none: list[str | None] = [None] * size
+            series_of = [
+                (run_key, ids[key], model_id, name, digest)
+                for key, model_id, name, digest in zip(
+                    payload.keys,
+                    payload.model_ids or none,
+                    payload.dataset_names or none,
+                    payload.dataset_digests or none,
+                    strict=True,
+                )
+            ]
+        else:
+            plain = {key: (run_key, key_id, None, None, None) for key, key_id in ids.items()}
+            series_of = [plain[key] for key in payload.keys]
+        steps, timestamps, values = payload.steps, payload.timestamps, payload.values
+        groups = _groups(series_of)
+        if groups is None:  # no pattern: point by point
+            for series, step, timestamp, value in zip(
+                series_of, steps, timestamps, values, strict=True
+            ):
+                chunk = chunks.get(series)
+                if chunk is None:
+                    chunk = chunks[series] = ([], [], [])
+                chunk[0].append(step)
+                chunk[1].append(timestamp)
+                chunk[2].append(value)
+            continue
+        for series, where in groups:
+            chunk = chunks.get(series)
+            if chunk is None:
+                chunk = chunks[series] = ([], [], [])
+            chunk[0].extend(steps[where])
+            chunk[1].extend(timestamps[where])
+            chunk[2].extend(values[where])
+    return chunks
+
+
+def _groups(labels: list[Series]) -> list[tuple[Series, slice]] | None:
+    """The positions of each label as slices, in order, when the labels follow a pattern that
+    slices capture: repeating rounds (k1 k2 k3 k1 k2 k3 ..., what logging a dict of metrics per
+    step gives) or stretches of one label (k1 k1 ... k2 k2 ...). None when neither fits."""
+    size = len(labels)
+    first = labels[0]
+    try:
+        period = labels.index(first, 1)
+    except ValueError:
+        period = size
+    head = labels[:period]
+    if period < size and len(set(head)) == period:
+        rounds, rest = divmod(size, period)
+        if head * rounds + head[:rest] == labels:
+            return [(label, slice(i, None, period)) for i, label in enumerate(head)]
+    starts = [0, *(i for i in range(1, size) if labels[i] != labels[i - 1])]
+    if len(starts) > size // 8 + 1:
+        return None
+    ends = [*starts[1:], size]
+    return [(labels[a], slice(a, b)) for a, b in zip(starts, ends, strict=True)]
+
+
+def _latest(chunks: dict[Series, Chunk]) -> list[tuple[Any, ...]]:
+    """latest_metrics rows: per (run, key) the max of (step, timestamp, value) with NaN ranking
+    as 0, the first point logged winning a tie."""
+    best: dict[tuple[int, int], tuple[tuple[int, int, float], tuple[Any, ...]]] = {}
+    for series, (steps, timestamps, values) in chunks.items():
+        ranked = [0.0 if math.isnan(v) else v for v in values] if _has_nan(values) else values
+        step, timestamp, rank, back = max(
+            zip(steps, timestamps, ranked, itertools.count(0, -1), strict=False)
+        )
+        slot = (series[0], series[1])
+        held = best.get(slot)
+        if held is None or (step, timestamp, rank) > held[0]:
+            row = (series[0], series[1], step, timestamp, values[-back], *series[2:])
+            best[slot] = ((step, timestamp, rank), row)
+    return [row for _, row in best.values()]
+
+
+def _has_nan(values: list[float]) -> bool:
+    return any(map(math.isnan, values))
 
 
 async def _write_points(conn: asyncpg.Connection, batches: list[tuple[int, MetricsLogged]]) -> None:
     ids = await metric_key_ids(conn, sorted({key for _, p in batches for key in p.keys}))
-    records: list[tuple[Any, ...]] = []
-    latest: dict[tuple[int, int], tuple[tuple[int, int, float], tuple[Any, ...]]] = {}
-    for run_key, payload in batches:
-        size = len(payload.keys)
-        none: list[str | None] = [None] * size
-        key_ids = [ids[key] for key in payload.keys]
-        rows = list(
-            zip(
-                [run_key] * size,
-                key_ids,
-                payload.steps,
-                payload.timestamps,
-                payload.values,
-                payload.model_ids or none,
-                payload.dataset_names or none,
-                payload.dataset_digests or none,
-                strict=True,
-            )
+    chunks = _chunks(ids, batches)
+    # COPY: the whole batch in one round trip, a row per series, encoded by binary_copy.
+    data = copy_data(
+        (
+            binary_copy.int8(run_key),
+            binary_copy.int4(key_id),
+            binary_copy.text(model_id),
+            binary_copy.text(dataset_name),
+            binary_copy.text(dataset_digest),
+            binary_copy.int8_array(steps),
+            binary_copy.int8_array(timestamps),
+            binary_copy.float8_array(values),
         )
-        records.extend(rows)
-        # The latest per key: max of (step, timestamp, value) with NaN ranking as 0. Python's
-        # tuple comparison does it, with the value ranked, in one pass over the points.
-        for row in rows:
-            slot = (run_key, row[1])
-            rank = (row[2], row[3], _rank(row[4]))
-            best = latest.get(slot)
-            if best is None or rank > best[0]:
-                latest[slot] = (rank, row)
-    # COPY: the whole batch's points in one round trip, the fastest way into the table
-    # (asyncpg's binary COPY beats an UNNEST of arrays, whose encoder checks every element).
-    await conn.copy_records_to_table("metrics", records=records, columns=METRIC_COLUMNS)
-    winners = [row for _, row in latest.values()]
+        for (run_key, key_id, model_id, dataset_name, dataset_digest), (
+            steps,
+            timestamps,
+            values,
+        ) in chunks.items()
+    )
+    await conn.copy_to_table(
+        "metric_chunks", source=memoryview(data), columns=CHUNK_COLUMNS, format="binary"
+    )
+    winners = _latest(chunks)
     await conn.execute(_LATEST, *(list(column) for column in zip(*winners, strict=True)))

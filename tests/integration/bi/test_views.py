@@ -177,7 +177,7 @@ async def test_tracking_views(filled: Filled, reader: Reader) -> None:
 
 
 async def test_metric_history_is_read_through_the_index(filled: Filled, reader: Reader) -> None:
-    """A view, not a copy: a run's series is found through (run, key, step), never a scan of
+    """A view, not a copy: a run's series is found through (run, key), never a scan of
     every point, and every point is counted once."""
     conn = await reader.connect()
     try:
@@ -190,8 +190,8 @@ async def test_metric_history_is_read_through_the_index(filled: Filled, reader: 
                 filled.facts.runs["resnet-a"],
             )
         )
-        assert "metrics_history" in plan, plan
-        assert not re.search(r"Seq Scan on metrics\b", plan), plan
+        assert "metric_chunks_history" in plan, plan
+        assert not re.search(r"Seq Scan on metric_chunks\b", plan), plan
     finally:
         await conn.close()
 

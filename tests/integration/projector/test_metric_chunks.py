@@ -1,0 +1,182 @@
+"""Metric points stored as chunks: one row per series and batch, read point by point through the
+`metrics` view, with the latest value and the migration of rows stored before chunks."""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+import asyncpg
+
+from schemas import ExperimentCreated, MetricsLogged, RunCreated, encode, new_event
+from services.log.base import LogRecord
+from services.projector.batch import project_batch
+from services.store.migrate import apply_set, migrations
+from services.store.pool import CORE_SCHEMA
+from tests.samples import TEST_ACTOR
+
+
+async def no_deadletters(letters) -> None:
+    raise AssertionError(f"unexpected dead letters: {letters}")
+
+
+class Projecting:
+    """Events through project_batch, each call one batch at the next offsets."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.offset = 0
+
+    async def batch(self, *payloads) -> None:
+        records = []
+        for payload in payloads:
+            event = new_event(payload, actor=TEST_ACTOR, source="test")
+            records.append(LogRecord("t.data", 0, self.offset, b"k", encode(event), 0))
+            self.offset += 1
+        result = await project_batch(self.conn, records, consumer="test", deadletter=no_deadletters)
+        assert all(v.accepted for v in result.verdicts.values()), result.verdicts
+
+    async def run(self) -> str:
+        run_id = uuid.uuid4().hex
+        if self.offset == 0:
+            await self.batch(ExperimentCreated(experiment_id="1", name="e", artifact_location="/a"))
+        await self.batch(
+            RunCreated(
+                run_id=run_id,
+                experiment_id="1",
+                user_id="u",
+                run_name=run_id[:6],
+                start_time=1,
+                artifact_uri="/a",
+            )
+        )
+        return run_id
+
+
+async def points(conn: asyncpg.Connection, run_id: str, key: str) -> list[tuple]:
+    """The series as the view shows it, in the order its points were logged."""
+    rows = await conn.fetch(
+        "SELECT m.step, m.timestamp, m.value, m.model_id, m.dataset_name FROM metrics m "
+        "JOIN runs USING (run_key) JOIN metric_keys USING (key_id) "
+        "WHERE run_id = $1 AND key = $2",
+        run_id,
+        key,
+    )
+    return [tuple(r) for r in rows]
+
+
+def logged(run_id: str, rows: list[tuple], **columns) -> MetricsLogged:
+    keys, values, steps = zip(*rows, strict=True)
+    return MetricsLogged.from_columns(
+        run_id,
+        keys=list(keys),
+        values=list(values),
+        timestamps=[1000 + s for s in steps],
+        steps=list(steps),
+        **columns,
+    )
+
+
+async def test_a_batch_becomes_one_chunk_per_series(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        project = Projecting(conn)
+        a, b = await project.run(), await project.run()
+        await project.batch(
+            logged(a, [("loss", 0.9, 3), ("acc", 0.1, 3), ("loss", 0.8, 1)]),
+            logged(b, [("loss", 0.5, 0)]),
+            logged(a, [("loss", 0.7, 2)]),
+        )
+        assert await conn.fetchval("SELECT count(*) FROM metric_chunks") == 3
+        # logged order is kept across the batch's events (steps deliberately not sorted)
+        assert await points(conn, a, "loss") == [
+            (3, 1003, 0.9, None, None),
+            (1, 1001, 0.8, None, None),
+            (2, 1002, 0.7, None, None),
+        ]
+        await project.batch(logged(a, [("loss", 0.6, 4)]))
+        assert await conn.fetchval("SELECT count(*) FROM metric_chunks") == 4
+        assert [p[0] for p in await points(conn, a, "loss")] == [3, 1, 2, 4]
+        assert await points(conn, b, "loss") == [(0, 1000, 0.5, None, None)]
+
+
+async def test_model_and_dataset_columns_split_series(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        project = Projecting(conn)
+        run = await project.run()
+        await project.batch(
+            logged(
+                run,
+                [("loss", 0.9, 0), ("loss", 0.8, 1), ("loss", 0.7, 2)],
+                model_ids=["m-1", None, "m-1"],
+                dataset_names=["train", None, "train"],
+                dataset_digests=["d1", None, "d1"],
+            )
+        )
+        chunks = await conn.fetch(
+            "SELECT model_id, dataset_digest, steps FROM metric_chunks ORDER BY model_id"
+        )
+        assert [tuple(c) for c in chunks] == [("m-1", "d1", [0, 2]), (None, None, [1])]
+        by_model = await conn.fetch("SELECT step FROM metrics WHERE model_id = 'm-1' ORDER BY 1")
+        assert [r[0] for r in by_model] == [0, 2]
+
+
+async def test_latest_value_ranks_nan_as_zero_and_keeps_the_first_of_a_tie(
+    pool: asyncpg.Pool,
+) -> None:
+    async with pool.acquire() as conn:
+        project = Projecting(conn)
+        run = await project.run()
+        await project.batch(
+            logged(run, [("a", 0.5, 7), ("a", 0.2, 9), ("a", math.nan, 9), ("b", math.nan, 1)]),
+        )
+        await project.batch(logged(run, [("a", -0.1, 9), ("b", -1.0, 1)]))
+        latest = {
+            r["key"]: (r["step"], r["value"])
+            for r in await conn.fetch(
+                "SELECT key, step, value FROM latest_metrics JOIN metric_keys USING (key_id)"
+            )
+        }
+        # a: at step 9, 0.2 beats NaN (ranked 0) and -0.1; b: NaN (0) beats -1.0 at the same step
+        assert latest["a"] == (9, 0.2)
+        assert latest["b"][0] == 1 and math.isnan(latest["b"][1])
+        await project.batch(logged(run, [("b", 0.0, 1)]))  # ties NaN's rank: the first stays
+        value = await conn.fetchval(
+            "SELECT value FROM latest_metrics JOIN metric_keys USING (key_id) WHERE key = 'b'"
+        )
+        assert math.isnan(value)
+
+
+async def test_rows_stored_before_chunks_are_migrated(db_dsn: str) -> None:
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        chunked = next(m for m in migrations("readmodel") if m.name == "metric_chunks")
+        async with conn.transaction():
+            await apply_set(conn, "core", CORE_SCHEMA)
+            # the read models as they were before chunks
+            await conn.execute("CREATE SCHEMA readmodel")
+            await conn.execute(f"SET LOCAL search_path = readmodel, {CORE_SCHEMA}, public")
+            for migration in migrations("readmodel"):
+                if migration.version < chunked.version:
+                    await conn.execute(migration.sql)
+            await conn.execute(
+                "INSERT INTO metrics (run_key, key_id, step, timestamp, value, model_id) "
+                "SELECT 1, k, s, 1000 + s, s * 0.5, CASE WHEN s % 2 = 0 THEN 'm' END "
+                "FROM generate_series(1, 2) k, generate_series(0, 24999) s"
+            )
+            before = await conn.fetch(
+                "SELECT key_id, step, timestamp, value, model_id FROM metrics ORDER BY 1, 2"
+            )
+            await conn.execute(chunked.sql)
+            after = await conn.fetch(
+                "SELECT key_id, step, timestamp, value, model_id FROM metrics ORDER BY 1, 2"
+            )
+            assert [tuple(r) for r in after] == [tuple(r) for r in before]
+            # up to 10,000 steps per chunk, per series (key, model)
+            assert await conn.fetchval("SELECT count(*) FROM metric_chunks") == 2 * 2 * 3
+            assert await conn.fetchval("SELECT to_regclass('metrics_rows')") is None
+            kind = await conn.fetchval(
+                "SELECT relkind FROM pg_class WHERE oid = 'readmodel.metrics'::regclass"
+            )
+            assert kind == b"v"
+    finally:
+        await conn.close()
