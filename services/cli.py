@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -17,7 +18,7 @@ from services.cli_bi import bi_app
 from services.cli_promote import promote
 from services.cli_registry import registry_app
 from services.cli_replay import replay_command
-from services.settings import CoreSettings, KafkaSettings
+from services.settings import CoreSettings, KafkaSettings, settings_error
 
 app = typer.Typer(
     name="ledgerflow",
@@ -310,7 +311,14 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app()
+    try:
+        app()
+    except ValidationError as err:
+        message = settings_error(err)
+        if message is None:
+            raise
+        err_console.print(message, markup=False, highlight=False)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.log.base import TopicLayout
@@ -69,3 +69,20 @@ class KafkaSettings(BaseSettings):
 
     max_message_bytes: int = 8 * 1024 * 1024
     """Largest record (topic max.message.bytes and producer max request size)."""
+
+
+def settings_error(err: ValidationError) -> str | None:
+    """A configuration error explained by the environment variables at fault, or None when
+    ``err`` is not about one of ledgerflow's settings classes."""
+    classes: list[type[BaseSettings]] = [BaseSettings]
+    for cls in classes:
+        classes.extend(cls.__subclasses__())
+    found = next((c for c in classes if c.__name__ == err.title and c is not BaseSettings), None)
+    if found is None or not found.__module__.startswith("services."):
+        return None
+    prefix = found.model_config.get("env_prefix", "")
+    lines = ["invalid configuration:"]
+    for problem in err.errors():
+        name = prefix + "_".join(str(part) for part in problem["loc"]).upper()
+        lines.append(f"  {name}={problem.get('input')!s}: {problem['msg']}")
+    return "\n".join(lines)

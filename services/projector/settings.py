@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,11 +16,12 @@ class ProjectorSettings(BaseSettings):
         use_attribute_docstrings=True,
     )
 
-    max_batch: int = 200
+    max_batch: Annotated[int, Field(gt=0)] = 200
     """Most log records applied in one PostgreSQL transaction."""
 
-    linger_seconds: float = 0.002
-    """How long a batch waits to fill before it is applied."""
+    linger_seconds: Annotated[float, Field(gt=0)] = 0.002
+    """How long a batch waits to fill before it is applied (more than 0: faust's batching never
+    returns a batch with no time to wait)."""
 
     data_workers: int = 2
     """Embedded mode: concurrent workers sharing the data topic's partitions (each partition
