@@ -3,7 +3,7 @@
 asyncpg's own encoder (``copy_records_to_table``) checks every array element in Python, ~0.4 µs
 each: for metric chunks that is more CPU than PostgreSQL spends storing them. Here an array is
 packed by the ``array`` module and interleaved with its per-element length words by strided
-slice assignment, so a million values cost a few milliseconds of C. Feed the result to
+slice assignment, ~40 ns a value, most of it converting the Python list. Feed the result to
 ``Connection.copy_to_table(..., source=memoryview(data), format="binary")`` (as a memoryview:
 asyncpg would take plain bytes for a file name).
 See https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4 for the format.
@@ -21,7 +21,8 @@ _TRAILER = struct.pack(">h", -1)
 _NULL = struct.pack(">i", -1)
 _INT8_OID = 20
 _FLOAT8_OID = 701
-_WIDTH = 8  # int8 and float8 elements are 8 bytes
+_LENGTH_WORDS = array("I", struct.pack(">i", 8))  # every element is 8 bytes (int8, float8)
+assert _LENGTH_WORDS.itemsize == 4
 
 
 def int8(value: int) -> bytes:
@@ -51,20 +52,20 @@ def _array(packed: array[int] | array[float], element_oid: int) -> bytes:
     """A one-dimensional array without NULLs: header, then (length word, value) per element."""
     count = len(packed)
     if count == 0:
-        body = struct.pack(">iii", 0, 0, element_oid)
-        return struct.pack(">i", len(body)) + body
+        empty = struct.pack(">iii", 0, 0, element_oid)
+        return struct.pack(">i", len(empty)) + empty
     if sys.byteorder == "little":
         packed.byteswap()  # to network order
-    raw = packed.tobytes()
-    stride = 4 + _WIDTH
-    size = 20 + stride * count
-    out = bytearray(4 + size)
-    struct.pack_into(">iiiiii", out, 0, size, 1, 0, element_oid, count, 1)
-    elements = memoryview(out)[24:]
-    elements[3::stride] = bytes([_WIDTH]) * count  # each length word is 0, 0, 0, 8
-    for byte in range(_WIDTH):
-        elements[4 + byte :: stride] = raw[byte::_WIDTH]
-    return bytes(out)
+    # As 32-bit words, each element is (length word, high half, low half): three strided copies
+    # of words build the body, the bytes of each word staying in the order they were in.
+    halves = array("I")
+    halves.frombytes(packed.tobytes())
+    body = array("I", bytes(12 * count))
+    body[0::3] = _LENGTH_WORDS * count
+    body[1::3] = halves[0::2]
+    body[2::3] = halves[1::2]
+    header = struct.pack(">iiiiii", 20 + 12 * count, 1, 0, element_oid, count, 1)
+    return header + body.tobytes()
 
 
 def copy_data(rows: Iterable[Sequence[bytes]]) -> bytes:

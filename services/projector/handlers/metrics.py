@@ -14,8 +14,8 @@ import hashlib
 import itertools
 import math
 from array import array
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Hashable, Sequence
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -139,12 +139,22 @@ async def logged(conn: asyncpg.Connection, events: Sequence[Envelope]) -> list[V
 
 Series = tuple[int, int, str | None, str | None, str | None]  # run, key, model, dataset, digest
 Chunk = tuple[list[int], list[int], list[float]]  # steps, timestamps, values
+Label = TypeVar("Label", bound=Hashable)
 
 
 def _chunks(ids: dict[str, int], batches: list[tuple[int, MetricsLogged]]) -> dict[Series, Chunk]:
     """The points of the batch grouped by series, each series in the order its points came."""
     chunks: dict[Series, Chunk] = {}
+
+    def chunk_of(series: Series) -> Chunk:
+        chunk = chunks.get(series)
+        if chunk is None:
+            chunk = chunks[series] = ([], [], [])
+        return chunk
+
     for run_key, payload in batches:
+        steps, timestamps, values = payload.steps, payload.timestamps, payload.values
+        series_of: list[Series]
         if payload.model_ids or payload.dataset_names or payload.dataset_digests:
             size = len(payload.keys)
             none: list[str | None] = [None] * size
@@ -158,36 +168,32 @@ def _chunks(ids: dict[str, int], batches: list[tuple[int, MetricsLogged]]) -> di
                     strict=True,
                 )
             ]
-        else:
+            groups = [(series, where) for series, where in _groups(series_of) or ()]
+        else:  # the usual event: a key names its series, so the keys alone are grouped
             plain = {key: (run_key, key_id, None, None, None) for key, key_id in ids.items()}
-            series_of = [plain[key] for key in payload.keys]
-        steps, timestamps, values = payload.steps, payload.timestamps, payload.values
-        groups = _groups(series_of)
-        if groups is None:  # no pattern: point by point
-            for series, step, timestamp, value in zip(
-                series_of, steps, timestamps, values, strict=True
-            ):
-                chunk = chunks.get(series)
-                if chunk is None:
-                    chunk = chunks[series] = ([], [], [])
-                chunk[0].append(step)
-                chunk[1].append(timestamp)
-                chunk[2].append(value)
-            continue
+            groups = [(plain[key], where) for key, where in _groups(payload.keys) or ()]
+            series_of = [plain[key] for key in payload.keys] if not groups else []
         for series, where in groups:
-            chunk = chunks.get(series)
-            if chunk is None:
-                chunk = chunks[series] = ([], [], [])
+            chunk = chunk_of(series)
             chunk[0].extend(steps[where])
             chunk[1].extend(timestamps[where])
             chunk[2].extend(values[where])
+        if not groups:  # no pattern: point by point
+            for series, step, timestamp, value in zip(
+                series_of, steps, timestamps, values, strict=True
+            ):
+                chunk = chunk_of(series)
+                chunk[0].append(step)
+                chunk[1].append(timestamp)
+                chunk[2].append(value)
     return chunks
 
 
-def _groups(labels: list[Series]) -> list[tuple[Series, slice]] | None:
+def _groups(labels: Sequence[Label]) -> list[tuple[Label, slice]] | None:
     """The positions of each label as slices, in order, when the labels follow a pattern that
     slices capture: repeating rounds (k1 k2 k3 k1 k2 k3 ..., what logging a dict of metrics per
     step gives) or stretches of one label (k1 k1 ... k2 k2 ...). None when neither fits."""
+    labels = list(labels)
     size = len(labels)
     first = labels[0]
     try:
@@ -211,16 +217,27 @@ def _latest(chunks: dict[Series, Chunk]) -> list[tuple[Any, ...]]:
     as 0, the first point logged winning a tie."""
     best: dict[tuple[int, int], tuple[tuple[int, int, float], tuple[Any, ...]]] = {}
     for series, (steps, timestamps, values) in chunks.items():
-        ranked = [0.0 if math.isnan(v) else v for v in values] if _has_nan(values) else values
-        step, timestamp, rank, back = max(
-            zip(steps, timestamps, ranked, itertools.count(0, -1), strict=False)
-        )
+        top = max(steps)
+        if steps.count(top) == 1:  # the usual case, found without a Python loop
+            index = steps.index(top)
+            step, timestamp, value = top, timestamps[index], values[index]
+            rank = _rank(value)
+        else:
+            ranked = [_rank(v) for v in values] if _has_nan(values) else values
+            step, timestamp, rank, back = max(
+                zip(steps, timestamps, ranked, itertools.count(0, -1), strict=False)
+            )
+            value = values[-back]
         slot = (series[0], series[1])
         held = best.get(slot)
         if held is None or (step, timestamp, rank) > held[0]:
-            row = (series[0], series[1], step, timestamp, values[-back], *series[2:])
+            row = (series[0], series[1], step, timestamp, value, *series[2:])
             best[slot] = ((step, timestamp, rank), row)
     return [row for _, row in best.values()]
+
+
+def _rank(value: float) -> float:
+    return 0.0 if math.isnan(value) else value
 
 
 def _has_nan(values: list[float]) -> bool:
@@ -228,7 +245,7 @@ def _has_nan(values: list[float]) -> bool:
 
 
 async def _write_points(conn: asyncpg.Connection, batches: list[tuple[int, MetricsLogged]]) -> None:
-    ids = await metric_key_ids(conn, sorted({key for _, p in batches for key in p.keys}))
+    ids = await metric_key_ids(conn, sorted(set().union(*(p.keys for _, p in batches))))
     chunks = _chunks(ids, batches)
     # COPY: the whole batch in one round trip, a row per series, encoded by binary_copy.
     data = copy_data(

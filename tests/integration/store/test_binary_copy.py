@@ -14,7 +14,9 @@ from services.store import binary_copy
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 FLOATS = st.floats(allow_nan=True, allow_infinity=True)
-TEXT = st.none() | st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=40)
+TEXT = st.none() | st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
+)
 COLUMNS = ("id", "big", "label", "longs", "doubles")
 
 

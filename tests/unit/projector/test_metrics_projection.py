@@ -3,11 +3,14 @@ when the keys follow a pattern, always as point by point would), and the batch d
 
 from __future__ import annotations
 
+import math
+import struct
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas import MetricsLogged
-from services.projector.handlers.metrics import _groups, batch_digest
+from services.projector.handlers.metrics import _groups, _latest, batch_digest
 
 
 def naive(labels: list) -> dict:
@@ -68,3 +71,35 @@ def test_a_batch_without_model_ids_has_the_digest_of_empty_model_ids() -> None:
     assert batch_digest(plain) == batch_digest(empty) != batch_digest(other)
     # the digest the projector computed before this shortcut (commit 7e2bca5)
     assert batch_digest(plain).hex() == "b24f2cf577d84e22df711242f4d61896"
+
+
+def naive_latest(points: list[tuple[int, int, float]]) -> tuple[int, int, float]:
+    """Point by point: the max of (step, timestamp, value with NaN as 0), the first of a tie."""
+    best = None
+    for step, timestamp, value in points:
+        rank = (step, timestamp, 0.0 if math.isnan(value) else value)
+        if best is None or rank > best[0]:
+            best = (rank, (step, timestamp, value))
+    assert best is not None
+    return best[1]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.integers(0, 2),
+            st.sampled_from([0.0, -0.0, 1.5, -2.0, math.nan, math.inf]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_the_latest_value_is_the_point_by_point_one(points: list[tuple[int, int, float]]) -> None:
+    steps, timestamps, values = (list(column) for column in zip(*points, strict=True))
+    ((run_key, key_id, step, timestamp, value, *_),) = _latest(
+        {(1, 2, None, None, None): (steps, timestamps, values)}
+    )
+    expected = naive_latest(points)
+    assert (run_key, key_id, step, timestamp) == (1, 2, *expected[:2])
+    assert struct.pack(">d", value) == struct.pack(">d", expected[2])
