@@ -141,6 +141,21 @@ async def _apply_set_based(
     return decided
 
 
+Decoded = Envelope | EventDecodeError
+
+
+def decode_records(records: Sequence[LogRecord]) -> list[Decoded]:
+    """Each record's event, or why it is not one. A caller that looks at the events too (replay
+    counts metric points) decodes once and passes them to ``project_batch``."""
+    decoded: list[Decoded] = []
+    for record in records:
+        try:
+            decoded.append(decode(record.value))
+        except EventDecodeError as err:
+            decoded.append(err)
+    return decoded
+
+
 async def project_batch(
     conn: asyncpg.Connection,
     records: Sequence[LogRecord],
@@ -148,11 +163,16 @@ async def project_batch(
     consumer: str,
     deadletter: DeadLetterSink,
     target: Target = LIVE,
+    decoded: Sequence[Decoded] | None = None,
 ) -> BatchResult:
-    """Apply ``records`` (any mix of partitions, each in offset order) in one transaction."""
+    """Apply ``records`` (any mix of partitions, each in offset order) in one transaction;
+    ``decoded``, when given, is ``decode_records(records)`` done beforehand."""
     result = BatchResult()
     if not records:
         return result
+    events = decode_records(records) if decoded is None else decoded
+    if len(events) != len(records):
+        raise ValueError(f"{len(events)} decoded events for {len(records)} records")
     async with conn.transaction():
         # The commit need not wait for its WAL flush: everything here derives from the log
         # (durable before this batch was read) and the consumed positions commit with it, so a
@@ -166,21 +186,25 @@ async def project_batch(
         else:
             await conn.execute("SELECT set_config('synchronous_commit', 'off', true)")
         stored = await positions.lock(conn, consumer, {r.tp for r in records})
-        fresh = [r for r in records if r.offset >= stored.get(r.tp, 0)]
+        fresh = [
+            (record, event)
+            for record, event in zip(records, events, strict=True)
+            if record.offset >= stored.get(record.tp, 0)
+        ]
         result.redelivered = len(records) - len(fresh)
 
-        decoded: list[tuple[LogRecord, Envelope]] = []
+        readable: list[tuple[LogRecord, Envelope]] = []
         dead: list[DeadLetter] = []
-        for record in fresh:
-            try:
-                decoded.append((record, decode(record.value)))
-            except EventDecodeError as err:
-                dead.append(DeadLetter(record, err.reason))
+        for record, event in fresh:
+            if isinstance(event, EventDecodeError):
+                dead.append(DeadLetter(record, event.reason))
+            else:
+                readable.append((record, event))
 
-        known = await _seen(conn, [event.event_id for _, event in decoded], target)
+        known = await _seen(conn, [event.event_id for _, event in readable], target)
         recorded_at = datetime.now(UTC)
         fresh_events: list[tuple[LogRecord, Envelope]] = []
-        for record, event in decoded:
+        for record, event in readable:
             if event.event_id in known:
                 result.duplicates += 1  # the same event published twice: applied once
                 continue

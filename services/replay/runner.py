@@ -15,14 +15,21 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from schemas import EventDecodeError, MetricsLogged
 from services.bi.rebind import follow_swap
 from services.log.base import LogRecord, TopicPartition
 from services.projector import positions
-from services.projector.batch import REPLAY, SWAP_LOCK, DeadLetter, project_batch
+from services.projector.batch import (
+    REPLAY,
+    SWAP_LOCK,
+    DeadLetter,
+    decode_records,
+    project_batch,
+)
 from services.projector.worker import CONSUMER as LIVE_CONSUMER
 from services.replay.digest import Comparison, compare
 from services.replay.schema import quoted, swap_in
-from services.replay.sources import AuditSource, ReplaySource, points_in
+from services.replay.sources import AuditSource, ReplaySource
 from services.store.pool import CORE_SCHEMA, READ_SCHEMA, init_connection
 
 Progress = Callable[[int, int], None]
@@ -84,10 +91,20 @@ async def replay(
     start = await positions.load(conn, consumer)
     began = time.monotonic()
     async for batch in source.batches(start, max_batch):
+        decoded = decode_records(batch)
         result = await project_batch(
-            conn, batch, consumer=consumer, deadletter=_no_deadletters, target=REPLAY
+            conn,
+            batch,
+            consumer=consumer,
+            deadletter=_no_deadletters,
+            target=REPLAY,
+            decoded=decoded,
         )
-        points = sum(points_in(r) for r in batch)
+        points = sum(
+            len(event.payload.keys)
+            for event in decoded
+            if not isinstance(event, EventDecodeError) and isinstance(event.payload, MetricsLogged)
+        )
         stats.events += result.applied
         stats.points += points
         stats.batches += 1

@@ -35,18 +35,6 @@ class ReplaySource(Protocol):
         ...
 
 
-def points_in(record: LogRecord) -> int:
-    """Metric points carried by a record (0 for other events), for rates."""
-    if b'"type":"metrics.logged"' not in record.value:
-        return 0
-    try:
-        payload = orjson.loads(record.value)["payload"]
-        # v2 carries columns, v1 a list of points
-        return len(payload["keys"] if "keys" in payload else payload["metrics"])
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return 0
-
-
 class AuditSource:
     """The audit log's events in sequence order, with their original log coordinates."""
 

@@ -11,7 +11,7 @@ from services.audit.verify import verify
 from services.log.base import LogRecord, TopicPartition
 from services.log.embedded import EmbeddedEventLog
 from services.projector import positions
-from services.projector.batch import DeadLetter, project_batch
+from services.projector.batch import DeadLetter, decode_records, project_batch
 from services.projector.worker import BatchApplier
 from tests.samples import mixed_events
 
@@ -109,3 +109,30 @@ async def test_a_failed_batch_leaves_nothing_behind(pool: asyncpg.Pool) -> None:
 async def _verify(pool: asyncpg.Pool):
     async with pool.acquire() as conn:
         return await verify(conn)
+
+
+def test_undecodable_records_decode_to_their_reasons() -> None:
+    good = as_records(mixed_events(1), "x.data")[0]
+    bad = LogRecord("x.data", 0, 1, b"k", orjson.dumps({"type": "run.exploded"}), 0)
+    decoded = decode_records([good, bad])
+    assert getattr(decoded[0], "event_id", None) is not None
+    assert "missing envelope field" in str(decoded[1])
+
+
+async def test_events_decoded_beforehand_are_used(pool: asyncpg.Pool) -> None:
+    records = as_records(mixed_events(4), "x.data")
+    async with pool.acquire() as conn:
+        with pytest.raises(ValueError, match="3 decoded events for 4 records"):
+            await project_batch(
+                conn,
+                records,
+                consumer="c",
+                deadletter=no_deadletters,
+                decoded=decode_records(records[:3]),
+            )
+        # the decoded events given are the ones applied (here: the first record's, twice over)
+        decoded = decode_records(records[:1]) * 4
+        result = await project_batch(
+            conn, records, consumer="c", deadletter=no_deadletters, decoded=decoded
+        )
+    assert (result.applied, result.duplicates) == (1, 3)
