@@ -170,8 +170,18 @@ class RunLogger:
         self, metrics: dict[str, float], step: int = 0, timestamp: int | None = None
     ) -> None:
         moment = timestamp if timestamp is not None else int(time.time() * 1000)
-        for key, value in metrics.items():
-            self.log_metric(key, value, step, moment)
+        count = len(metrics)
+        if len(self._keys) + count > MAX_METRICS_PER_EVENT:
+            for key, value in metrics.items():  # spans two events: point by point
+                self.log_metric(key, value, step, moment)
+            return
+        # the usual call: the whole dict joins the columns at once
+        self._keys.extend(metrics)
+        self._values.extend(map(float, metrics.values()))
+        self._timestamps.extend([moment] * count)
+        self._steps.extend([step] * count)
+        if len(self._keys) >= MAX_METRICS_PER_EVENT:
+            self._publish_points()
 
     def log_params(self, params: dict[str, Any]) -> None:
         items = [Param(key=k, value=str(v)) for k, v in params.items()]
