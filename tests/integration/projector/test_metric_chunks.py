@@ -178,5 +178,14 @@ async def test_rows_stored_before_chunks_are_migrated(db_dsn: str) -> None:
                 "SELECT relkind FROM pg_class WHERE oid = 'readmodel.metrics'::regclass"
             )
             assert kind == b"v"
+            # the BI view of the history now reads the view, with its comment brought up to date
+            read = await conn.fetch(
+                "SELECT DISTINCT d.refobjid::regclass::text AS relation FROM pg_rewrite w "
+                "JOIN pg_depend d ON d.objid = w.oid "
+                "WHERE w.ev_class = 'bi_v1.metric_history'::regclass AND d.refobjid <> w.ev_class"
+            )
+            assert {r["relation"] for r in read} >= {"metrics", "runs", "metric_keys"}
+            about = await conn.fetchval("SELECT obj_description('bi_v1.metric_history'::regclass)")
+            assert "(run, key) is the index" in about
     finally:
         await conn.close()

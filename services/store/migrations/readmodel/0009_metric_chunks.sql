@@ -35,38 +35,33 @@ SELECT run_key, key_id, model_id, dataset_name, dataset_digest,
   FROM metrics
  GROUP BY run_key, key_id, model_id, dataset_name, dataset_digest, step / 10000;
 
-ALTER TABLE metrics RENAME TO metrics_rows;
-
-CREATE VIEW metrics AS
-SELECT c.run_key, c.key_id, p.step, p.timestamp, p.value,
-       c.model_id, c.dataset_name, c.dataset_digest
-  FROM metric_chunks c
- CROSS JOIN LATERAL unnest(c.steps, c.timestamps, c.point_values) AS p (step, timestamp, value);
-
--- bi_v1.metric_history read the table by its id: point it at the view (same columns, so its
--- grants and comments stay), then the table can go. Only the live schema has bi_v1 views.
+-- bi_v1.metric_history reads the table by its id (a view follows what it was created on), so its
+-- definition, as PostgreSQL prints it, is read before the rename and replayed once `metrics`
+-- names the view: same columns, so its grants and comments stay. A replay's swap does the same
+-- for every BI view (services/bi/rebind.py). Only the live schema has bi_v1 views.
 DO $migration$
+DECLARE
+    history text;
 BEGIN
-IF current_schema() = 'readmodel'
-   AND to_regclass('bi_v1.metric_history') IS NOT NULL THEN
-    CREATE OR REPLACE VIEW bi_v1.metric_history AS
-    SELECT r.run_id,
-           r.experiment_id,
-           k.key,
-           m.step,
-           to_timestamp(m.timestamp / 1000.0) AS "timestamp",
-           m.value,
-           m.model_id,
-           m.dataset_name,
-           m.dataset_digest
-      FROM readmodel.metrics m
-      JOIN readmodel.runs r ON r.run_key = m.run_key
-      JOIN readmodel.metric_keys k ON k.key_id = m.key_id;
-    COMMENT ON VIEW bi_v1.metric_history IS
-        'Every metric point as logged (a view over the live table, not a copy: it can hold '
-        'billions of rows). Filter on run_id, and key: (run, key) is the index; a filter on time '
-        'or experiment alone reads every point.';
-END IF;
+    IF current_schema() = 'readmodel' AND to_regclass('bi_v1.metric_history') IS NOT NULL THEN
+        history := pg_get_viewdef('bi_v1.metric_history'::regclass);
+    END IF;
+
+    ALTER TABLE metrics RENAME TO metrics_rows;
+
+    CREATE VIEW metrics AS
+    SELECT c.run_key, c.key_id, p.step, p.timestamp, p.value,
+           c.model_id, c.dataset_name, c.dataset_digest
+      FROM metric_chunks c
+     CROSS JOIN LATERAL unnest(c.steps, c.timestamps, c.point_values) AS p (step, timestamp, value);
+
+    IF history IS NOT NULL THEN
+        EXECUTE 'CREATE OR REPLACE VIEW bi_v1.metric_history AS ' || history;
+        COMMENT ON VIEW bi_v1.metric_history IS
+            'Every metric point as logged (a view over the live table, not a copy: it can hold '
+            'billions of rows). Filter on run_id, and key: (run, key) is the index; a filter on '
+            'time or experiment alone reads every point.';
+    END IF;
 END
 $migration$;
 
