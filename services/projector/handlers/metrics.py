@@ -15,7 +15,7 @@ import itertools
 import math
 from array import array
 from collections.abc import Hashable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import asyncpg
 
@@ -154,11 +154,11 @@ def _chunks(ids: dict[str, int], batches: list[tuple[int, MetricsLogged]]) -> di
 
     for run_key, payload in batches:
         steps, timestamps, values = payload.steps, payload.timestamps, payload.values
-        series_of: list[Series]
+        labels: Sequence[Hashable]  # a key (the usual event) or a whole series
         if payload.model_ids or payload.dataset_names or payload.dataset_digests:
             size = len(payload.keys)
             none: list[str | None] = [None] * size
-            series_of = [
+            labels = [
                 (run_key, ids[key], model_id, name, digest)
                 for key, model_id, name, digest in zip(
                     payload.keys,
@@ -168,24 +168,29 @@ def _chunks(ids: dict[str, int], batches: list[tuple[int, MetricsLogged]]) -> di
                     strict=True,
                 )
             ]
-            groups = [(series, where) for series, where in _groups(series_of) or ()]
         else:  # the usual event: a key names its series, so the keys alone are grouped
-            plain = {key: (run_key, key_id, None, None, None) for key, key_id in ids.items()}
-            groups = [(plain[key], where) for key, where in _groups(payload.keys) or ()]
-            series_of = [plain[key] for key in payload.keys] if not groups else []
-        for series, where in groups:
-            chunk = chunk_of(series)
-            chunk[0].extend(steps[where])
-            chunk[1].extend(timestamps[where])
-            chunk[2].extend(values[where])
-        if not groups:  # no pattern: point by point
-            for series, step, timestamp, value in zip(
-                series_of, steps, timestamps, values, strict=True
+            labels = payload.keys
+
+        def series_of(label: Hashable, run_key: int = run_key) -> Series:
+            if isinstance(label, str):
+                return (run_key, ids[label], None, None, None)
+            return cast(Series, label)
+
+        groups = _groups(labels)
+        if groups is None:  # no pattern: point by point
+            for label, step, timestamp, value in zip(
+                labels, steps, timestamps, values, strict=True
             ):
-                chunk = chunk_of(series)
+                chunk = chunk_of(series_of(label))
                 chunk[0].append(step)
                 chunk[1].append(timestamp)
                 chunk[2].append(value)
+            continue
+        for label, where in groups:
+            chunk = chunk_of(series_of(label))
+            chunk[0].extend(steps[where])
+            chunk[1].extend(timestamps[where])
+            chunk[2].extend(values[where])
     return chunks
 
 
