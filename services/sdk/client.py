@@ -53,7 +53,7 @@ class LedgerflowClient:
         *,
         bootstrap_servers: str | None = None,
         linger_ms: int = 20,
-        compression: str | None = "lz4",
+        compression: str | None = "snappy",
         max_in_flight: int = 2000,
         user: str | None = None,
     ) -> None:
