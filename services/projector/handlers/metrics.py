@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import struct
 from array import array
 from collections.abc import Hashable, Sequence
 from typing import Any, TypeVar, cast
@@ -52,14 +53,31 @@ ON CONFLICT (run_key, key_id) DO UPDATE
 DUPLICATE = Verdict(accepted=True, outcome={"duplicate_batch": True})
 
 
-def batch_digest(payload: MetricsLogged) -> bytes:
+Chunk = tuple["array[int]", "array[int]", "array[float]"]  # steps, timestamps, values
+
+
+def packed_points(payload: MetricsLogged) -> Chunk:
+    """The event's steps, timestamps and values as machine arrays, made once per event: the
+    digest hashes their bytes, chunks are cut from them by slices, COPY sends them. (struct packs
+    a list about twice as fast as the array constructor, which parses element by element.)"""
+    size = len(payload.keys)
+    return (
+        array("q", struct.pack(f"{size}q", *payload.steps)),
+        array("q", struct.pack(f"{size}q", *payload.timestamps)),
+        array("d", struct.pack(f"{size}d", *payload.values)),
+    )
+
+
+def batch_digest(payload: MetricsLogged, points: Chunk) -> bytes:
     """The batch's identity: a retried request carries the same points in the same order.
-    Values are hashed as IEEE doubles, so NaN and the infinities stay distinct."""
+    Values are hashed as IEEE doubles, so NaN and the infinities stay distinct. ``points`` is
+    ``packed_points(payload)``."""
+    steps, timestamps, values = points
     digest = hashlib.sha256(payload.run_id.encode())
     digest.update("\x00".join(payload.keys).encode())
-    digest.update(array("q", payload.steps).tobytes())
-    digest.update(array("q", payload.timestamps).tobytes())
-    digest.update(array("d", payload.values).tobytes())
+    digest.update(steps.tobytes())
+    digest.update(timestamps.tobytes())
+    digest.update(values.tobytes())
     if payload.model_ids is None:  # what the join below gives for no model ids, without a loop
         digest.update(b"\x00" * (len(payload.keys) - 1))
     else:
@@ -97,7 +115,7 @@ async def logged(conn: asyncpg.Connection, events: Sequence[Envelope]) -> list[V
         )
     }
     verdicts: list[Verdict | None] = [None] * len(payloads)
-    candidates: list[tuple[int, int, bytes]] = []  # (index, run_key, digest)
+    candidates: list[tuple[int, int, bytes, Chunk]] = []  # (index, run_key, digest, points)
     for index, payload in enumerate(payloads):
         run = runs.get(payload.run_id)
         if run is None:
@@ -112,7 +130,8 @@ async def logged(conn: asyncpg.Connection, events: Sequence[Envelope]) -> list[V
                 f"Current state is {run[1]}.",
             )
         else:
-            candidates.append((index, run[0], batch_digest(payload)))
+            points = packed_points(payload)
+            candidates.append((index, run[0], batch_digest(payload, points), points))
     if candidates:
         fresh = {
             (r[0], bytes(r[1]))
@@ -124,36 +143,35 @@ async def logged(conn: asyncpg.Connection, events: Sequence[Envelope]) -> list[V
                 [c[2] for c in candidates],
             )
         }
-        applied: list[tuple[int, int]] = []  # (index, run_key)
-        for index, run_key, digest in candidates:
+        applied: list[Packed] = []
+        for index, run_key, digest, points in candidates:
             if (run_key, digest) in fresh:
                 fresh.discard((run_key, digest))  # a second copy in this batch is a duplicate
-                applied.append((index, run_key))
+                applied.append((run_key, payloads[index], points))
                 verdicts[index] = ACCEPTED
             else:
                 verdicts[index] = DUPLICATE
         if applied:
-            await _write_points(conn, [(run_key, payloads[i]) for i, run_key in applied])
+            await _write_points(conn, applied)
     return [v if v is not None else ACCEPTED for v in verdicts]
 
 
 Series = tuple[int, int, str | None, str | None, str | None]  # run, key, model, dataset, digest
-Chunk = tuple[list[int], list[int], list[float]]  # steps, timestamps, values
+Packed = tuple[int, MetricsLogged, Chunk]  # run_key, the event, its packed_points
 Label = TypeVar("Label", bound=Hashable)
 
 
-def _chunks(ids: dict[str, int], batches: list[tuple[int, MetricsLogged]]) -> dict[Series, Chunk]:
+def _chunks(ids: dict[str, int], batches: list[Packed]) -> dict[Series, Chunk]:
     """The points of the batch grouped by series, each series in the order its points came."""
     chunks: dict[Series, Chunk] = {}
 
     def chunk_of(series: Series) -> Chunk:
         chunk = chunks.get(series)
         if chunk is None:
-            chunk = chunks[series] = ([], [], [])
+            chunk = chunks[series] = (array("q"), array("q"), array("d"))
         return chunk
 
-    for run_key, payload in batches:
-        steps, timestamps, values = payload.steps, payload.timestamps, payload.values
+    for run_key, payload, (steps, timestamps, values) in batches:
         labels: Sequence[Hashable]  # a key (the usual event) or a whole series
         if payload.model_ids or payload.dataset_names or payload.dataset_digests:
             size = len(payload.keys)
@@ -221,7 +239,8 @@ def _latest(chunks: dict[Series, Chunk]) -> list[tuple[Any, ...]]:
     """latest_metrics rows: per (run, key) the max of (step, timestamp, value) with NaN ranking
     as 0, the first point logged winning a tie."""
     best: dict[tuple[int, int], tuple[tuple[int, int, float], tuple[Any, ...]]] = {}
-    for series, (steps, timestamps, values) in chunks.items():
+    for series, (packed_steps, timestamps, values) in chunks.items():
+        steps = packed_steps.tolist()  # three scans of a list beat three of an array (boxing)
         top = max(steps)
         if steps.count(top) == 1:  # the usual case, found without a Python loop
             index = steps.index(top)
@@ -245,12 +264,12 @@ def _rank(value: float) -> float:
     return 0.0 if math.isnan(value) else value
 
 
-def _has_nan(values: list[float]) -> bool:
+def _has_nan(values: Sequence[float]) -> bool:
     return any(map(math.isnan, values))
 
 
-async def _write_points(conn: asyncpg.Connection, batches: list[tuple[int, MetricsLogged]]) -> None:
-    ids = await metric_key_ids(conn, sorted(set().union(*(p.keys for _, p in batches))))
+async def _write_points(conn: asyncpg.Connection, batches: list[Packed]) -> None:
+    ids = await metric_key_ids(conn, sorted(set().union(*(p.keys for _, p, _ in batches))))
     chunks = _chunks(ids, batches)
     # COPY: the whole batch in one round trip, a row per series, encoded by binary_copy.
     data = copy_data(
