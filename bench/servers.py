@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.metadata
-import importlib.util
 import os
 import signal
 import socket
@@ -23,7 +22,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import asyncpg
@@ -144,16 +142,6 @@ def wait_default_experiment(url: str, processes: list[subprocess.Popen[bytes]], 
 # ---- the shared stack
 
 
-def _kafka_launcher() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "ledgerflow_kafka_broker", ROOT / "deploy/kafka/broker.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class Stack:
     """The Kafka broker (only if a cluster is benchmarked) and one embedded PostgreSQL server
     whose databases the ledgerflow cluster and mlflow's PostgreSQL store use."""
@@ -165,10 +153,11 @@ class Stack:
 
     def kafka(self) -> str:
         if self._broker is None:
-            launcher = _kafka_launcher()
+            from deploy.kafka import broker
+
             jars = Path(os.environ.get("LEDGERFLOW_KAFKA_JARS", ROOT / ".cache" / "kafka"))
-            self._broker = launcher.KafkaBroker(
-                launcher.ensure_jars(jars), workdir=self.workdir / "kafka"
+            self._broker = broker.KafkaBroker(
+                broker.ensure_jars(jars), workdir=self.workdir / "kafka"
             )
             self._broker.start()
         return str(self._broker.bootstrap_servers)

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+
+from deploy.kafka import broker as launcher
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _launcher() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "ledgerflow_kafka_broker", ROOT / "deploy/kafka/broker.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @contextlib.contextmanager
@@ -31,7 +21,6 @@ def kafka_broker(use_docker: bool) -> Iterator[str]:
         with KafkaContainer("apache/kafka:4.1.1").with_kraft() as container:
             yield container.get_bootstrap_server()
         return
-    launcher = _launcher()
     cache = Path(os.environ.get("LEDGERFLOW_KAFKA_JARS", ROOT / ".cache" / "kafka"))
     broker = launcher.KafkaBroker(launcher.ensure_jars(cache))
     broker.start()
@@ -42,4 +31,4 @@ def kafka_broker(use_docker: bool) -> Iterator[str]:
 
 
 def stack_error() -> type[Exception]:
-    return _launcher().StackError  # type: ignore[no-any-return]
+    return launcher.StackError
