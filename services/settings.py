@@ -65,7 +65,8 @@ class KafkaSettings(BaseSettings):
     """Producer linger: how long a record waits for others to share its batch."""
 
     compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
-    """Producer compression codec."""
+    """Producer compression codec. aiokafka's lz4 is LZ4 HC (level 9): about 7.5 times the CPU of
+    snappy for records ~20% smaller."""
 
     max_message_bytes: int = 8 * 1024 * 1024
     """Largest record (topic max.message.bytes and producer max request size)."""
