@@ -58,7 +58,7 @@ class BackgroundProducer:
         self._idle = threading.Condition()  # guards _pending, _queue and _draining
         self._queue: deque[tuple[str, bytes, bytes, int]] = deque()
         self._draining = False  # a drain is scheduled or running on the producer's thread
-        self._drainer: asyncio.Task[None] | None = None
+        self._drainer: asyncio.Task[None] | None = None  # held: the loop keeps tasks weakly
         self._loop = asyncio.new_event_loop()
         self._producer: AIOKafkaProducer | None = None
         self._thread = threading.Thread(

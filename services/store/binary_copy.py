@@ -45,15 +45,15 @@ def text(value: str | None) -> bytes:
 
 def int8_array(values: Sequence[int]) -> bytes:
     """An int8[] of a list of ints or of an ``array("q")``."""
-    return _array(_packed("q", values), _INT8_OID)
+    return _array(packed("q", values), _INT8_OID)
 
 
 def float8_array(values: Sequence[float]) -> bytes:
     """A float8[] of a list of floats or of an ``array("d")``."""
-    return _array(_packed("d", values), _FLOAT8_OID)
+    return _array(packed("d", values), _FLOAT8_OID)
 
 
-def _packed(typecode: str, values: Sequence[Any]) -> array[Any]:
+def packed(typecode: str, values: Sequence[Any]) -> array[Any]:
     """The values as an array of ``typecode``: an array of that type as it is, a list packed by
     struct (about twice as fast as the array constructor, which parses element by element)."""
     if isinstance(values, array) and values.typecode == typecode:
