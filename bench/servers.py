@@ -225,8 +225,8 @@ def _cluster_defaults() -> str:
     kafka, projector = KafkaSettings(), ProjectorSettings()
     return (
         f"defaults ({CoreSettings().data_partitions} data partitions, Kafka linger "
-        f"{kafka.linger_ms} ms, projector batch {projector.max_batch}, projector linger "
-        f"{projector.linger_seconds * 1000:g} ms)"
+        f"{kafka.linger_ms} ms, projector batch up to {projector.max_batch}, projector fetch wait "
+        f"{projector.fetch_max_wait_ms} ms)"
     )
 
 

@@ -1,23 +1,27 @@
 """The cluster-mode projector: a faust-streaming app whose agents feed batches to project_batch.
 
-Exactly-once into PostgreSQL: an agent takes a batch without acking (``noack_take``), applies it in
-one transaction that also stores the consumed positions, and acks only after commit. Kafka's
-committed offsets therefore never run ahead of PostgreSQL; anything redelivered below the stored
-position is skipped by project_batch.
+Exactly-once into PostgreSQL: an agent takes events without acking (a ``noack`` stream) into a
+backlog, applies each batch from it in one transaction that also stores the consumed positions,
+and acks only after commit. Kafka's committed offsets therefore never run ahead of PostgreSQL;
+anything redelivered below the stored position is skipped by project_batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import faust
+from faust.types import EventT
 
 from services.log.base import LogRecord
 from services.log.kafka import KafkaEventLog
+from services.projector.backlog import Backlog
 from services.projector.settings import ProjectorSettings
+from services.projector.transport import kafka_transport
 from services.projector.worker import BatchApplier
 from services.settings import CoreSettings, KafkaSettings
 from services.store.connect import open_database
@@ -63,6 +67,22 @@ def _record(event: Any) -> LogRecord:
     )
 
 
+def _close_backlog(backlog: Backlog[EventT]) -> Callable[[asyncio.Task[None]], None]:
+    """When the applier ends (it retries failed batches, so only a bug or shutdown ends it), the
+    agent stops taking events instead of waiting for room forever."""
+
+    def close(applying: asyncio.Task[None]) -> None:
+        if applying.cancelled():
+            backlog.close(asyncio.CancelledError())
+            return
+        error = applying.exception()
+        backlog.close(error or RuntimeError("the applier returned"))
+        if error is not None:
+            log.error("the projector's applier failed", exc_info=error)
+
+    return close
+
+
 def create_app(core: CoreSettings, kafka: KafkaSettings, settings: ProjectorSettings) -> faust.App:
     layout = core.layout()
     datadir = Path(core.data_dir) / "faust"
@@ -86,18 +106,30 @@ def create_app(core: CoreSettings, kafka: KafkaSettings, settings: ProjectorSett
         stream_buffer_maxsize=settings.max_batch * 2,
         consumer_max_fetch_size=4 * 1024 * 1024,
     )
+    app.transport = kafka_transport(settings.fetch_max_wait_ms)(app.conf.broker_consumer, app)
     runtime = ProjectorRuntime(core, kafka)
 
     async def project(stream: faust.StreamT) -> None:
-        # noack_take is faust-streaming's manual-ack batch API (missing from its type stubs).
-        batches = stream.noack_take(  # type: ignore[attr-defined]
-            settings.max_batch, within=settings.linger_seconds
-        )
-        async for events in batches:
-            applier = await runtime.applier()
-            await applier.apply([_record(event) for event in events])
-            for event in events:
-                await stream.ack(event)
+        # Taking from the log and applying run side by side, joined by a backlog: events keep
+        # arriving while a transaction is in flight, and the next batch is whatever came.
+        backlog: Backlog[EventT] = Backlog(settings.max_batch)
+
+        async def apply_backlog() -> None:
+            while True:
+                events = await backlog.take(settings.max_batch)
+                applier = await runtime.applier()
+                await applier.apply([_record(event) for event in events])
+                for event in events:  # acked only after commit (see the module docstring)
+                    await stream.ack(event)
+
+        applying = asyncio.create_task(apply_backlog())
+        applying.add_done_callback(_close_backlog(backlog))
+        try:
+            # noack() is faust-streaming's manual-ack stream (missing from its type stubs).
+            async for event in stream.noack().events():  # type: ignore[attr-defined]
+                await backlog.put((event,))
+        finally:
+            applying.cancel()
 
     control = app.topic(layout.control, key_type=bytes, value_type=bytes, partitions=1)
     data = app.topic(

@@ -1,4 +1,5 @@
-"""Projector settings: batch size and linger for both the embedded and the faust worker."""
+"""Projector settings: batch size for both the embedded and the faust worker, and the faust
+worker's Kafka and failover timings."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ class ProjectorSettings(BaseSettings):
     )
 
     max_batch: Annotated[int, Field(gt=0)] = 200
-    """Most log records applied in one PostgreSQL transaction."""
+    """Most log records applied in one PostgreSQL transaction. A batch is whatever arrived while
+    the previous one was applied, up to this many: a lone write is applied at once."""
 
-    linger_seconds: Annotated[float, Field(gt=0)] = 0.002
-    """How long a batch waits to fill before it is applied (more than 0: faust's batching never
-    returns a batch with no time to wait)."""
+    fetch_max_wait_ms: Annotated[int, Field(ge=0, le=30_000)] = 50
+    """Cluster mode: longest a Kafka fetch waits on the broker for records (faust's own is
+    1,500 ms, which stalled a projector that was behind; see services/projector/transport.py)."""
 
     data_workers: int = 2
     """Embedded mode: concurrent workers sharing the data topic's partitions (each partition

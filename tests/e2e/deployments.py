@@ -49,7 +49,6 @@ def cluster_env(database_url: str, bootstrap: str) -> dict[str, str]:
         "LEDGERFLOW_TOPIC_PREFIX": f"c{uuid.uuid4().hex[:10]}",
         "LEDGERFLOW_DATA_PARTITIONS": "4",
         "LEDGERFLOW_KAFKA_LINGER_MS": "1",
-        "LEDGERFLOW_PROJECTOR_LINGER_SECONDS": "0.005",
     }
 
 

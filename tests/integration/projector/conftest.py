@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from services.log.base import TopicLayout
 from services.log.embedded import EmbeddedEventLog
+from services.settings import KafkaSettings
 
 
 @pytest.fixture
@@ -46,3 +48,14 @@ async def assert_chains_gapless(pool: asyncpg.Pool, expected_rows: int) -> None:
         assert r["ids"] == r["n"], f"chain {r['chain']} holds an event twice"
     total_ids = await pool.fetchval("SELECT count(DISTINCT event_id) FROM audit_log")
     assert total_ids == expected_rows
+
+
+async def committed_offsets(kafka: KafkaSettings, group: str, topic: str) -> dict[int, int]:
+    """The consumer group's committed offset of each partition of ``topic``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}

@@ -16,7 +16,11 @@ from services.log.base import TopicLayout
 from services.log.kafka import KafkaEventLog
 from services.log.publisher import EventPublisher
 from services.settings import KafkaSettings
-from tests.integration.projector.conftest import assert_chains_gapless, wait_for_audit_rows
+from tests.integration.projector.conftest import (
+    assert_chains_gapless,
+    committed_offsets,
+    wait_for_audit_rows,
+)
 from tests.integration.projector.test_audit_tamper import run_cli
 from tests.samples import mixed_events
 
@@ -85,6 +89,18 @@ async def test_faust_projector_exactly_once_across_a_kill(
                 projector.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 projector.kill()
+        # Events are acked after their batch commits, and a clean stop commits the acked offsets:
+        # Kafka's committed offsets end where the positions stored with the batches end.
+        stored = {
+            (r["topic"], r["partition"]): r["next_offset"]
+            for r in await pool.fetch(
+                "SELECT topic, partition, next_offset FROM projector_positions"
+            )
+        }
+        for topic in (layout.control, layout.data):
+            committed = await committed_offsets(kafka_settings, f"{layout.prefix}-projector", topic)
+            expected = {p: o for (t, p), o in stored.items() if t == topic and o > 0}
+            assert {p: o for p, o in committed.items() if o > 0} == expected, topic
     finally:
         await event_log.close()
 

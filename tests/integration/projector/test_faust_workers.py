@@ -19,13 +19,16 @@ from typing import TypeVar
 
 import asyncpg
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
 from services.log.base import TopicLayout
 from services.log.kafka import KafkaEventLog
 from services.log.publisher import EventPublisher
 from services.settings import KafkaSettings
-from tests.integration.projector.conftest import assert_chains_gapless, wait_for_audit_rows
+from tests.integration.projector.conftest import (
+    assert_chains_gapless,
+    committed_offsets,
+    wait_for_audit_rows,
+)
 from tests.integration.projector.test_audit_tamper import run_cli
 from tests.integration.projector.test_faust_projector import start_projector
 from tests.samples import mixed_events
@@ -149,16 +152,6 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=30)
-
-
-async def committed_offsets(kafka: KafkaSettings, group: str, topic: str) -> dict[int, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
 
 
 @pytest.mark.kafka
