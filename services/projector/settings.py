@@ -21,9 +21,10 @@ class ProjectorSettings(BaseSettings):
     """Most log records applied in one PostgreSQL transaction. A batch is whatever arrived while
     the previous one was applied, up to this many: a lone write is applied at once."""
 
-    fetch_max_wait_ms: Annotated[int, Field(ge=0, le=30_000)] = 50
+    fetch_max_wait_ms: Annotated[int, Field(gt=0, le=30_000)] = 50
     """Cluster mode: longest a Kafka fetch waits on the broker for records (faust's own is
-    1,500 ms, which stalled a projector that was behind; see services/projector/transport.py)."""
+    1,500 ms, which stalled a projector that was behind; see services/projector/transport.py).
+    More than 0: an idle projector would otherwise fetch without pause."""
 
     data_workers: int = 2
     """Embedded mode: concurrent workers sharing the data topic's partitions (each partition

@@ -28,8 +28,8 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     ("env", "shown"),
     [
         (
-            {"LEDGERFLOW_LOG_BACKEND": "kafka", "LEDGERFLOW_PROJECTOR_FETCH_MAX_WAIT_MS": "-1"},
-            "LEDGERFLOW_PROJECTOR_FETCH_MAX_WAIT_MS=-1: Input should be greater",
+            {"LEDGERFLOW_LOG_BACKEND": "kafka", "LEDGERFLOW_PROJECTOR_FETCH_MAX_WAIT_MS": "0"},
+            "LEDGERFLOW_PROJECTOR_FETCH_MAX_WAIT_MS=0: Input should be greater than 0",
         ),
         (
             {"LEDGERFLOW_LOG_BACKEND": "kafka", "LEDGERFLOW_PROJECTOR_MAX_BATCH": "many"},
