@@ -26,12 +26,11 @@ def kafka_transport(fetch_max_wait_ms: int) -> type[driver.Transport]:
             consumer._fetch_max_wait_ms = fetch_max_wait_ms
             return consumer
 
-    class Consumer(driver.Consumer):
+    class ProjectorConsumer(driver.Consumer):
         def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
             return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     class Transport(driver.Transport):
-        pass
+        Consumer = ProjectorConsumer
 
-    Transport.Consumer = Consumer
     return Transport
