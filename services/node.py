@@ -92,9 +92,7 @@ class Node:
         self._swaps = SwapWatcher(self._database.pool, self._database.dsn)
         await self._swaps.start()
         if self.run_projector:
-            self._projector_pool = await create_pool(
-                self._database.dsn, min_size=1, max_size=4, statement_cache_size=0
-            )
+            self._projector_pool = await create_pool(self._database.dsn, min_size=1, max_size=4)
             applier = BatchApplier(self._projector_pool, self._event_log)
             layout = self._event_log.layout
             max_batch = self.projector_settings.max_batch

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.log.base import TopicLayout
@@ -61,8 +61,9 @@ class KafkaSettings(BaseSettings):
     min_insync_replicas: int = 1
     """Replicas that must have a record before acks=all succeeds (topic config)."""
 
-    linger_ms: int = 1
-    """Producer linger: how long a record waits for others to share its batch."""
+    linger_ms: int = Field(default=0, ge=0)
+    """Producer linger: how long a record waits for others to share its batch. 0 sends at once;
+    records still share a batch while the previous request to the broker is in flight."""
 
     compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
     """Producer compression codec. aiokafka's lz4 is LZ4 HC (level 9): about 7.5 times the CPU of

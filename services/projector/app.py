@@ -41,7 +41,7 @@ class ProjectorRuntime:
     async def applier(self) -> BatchApplier:
         async with self._lock:
             if self._applier is None:
-                database = await open_database(self.core, statement_cache_size=0)
+                database = await open_database(self.core)
                 event_log = KafkaEventLog(self.kafka, self.core.layout())
                 await event_log.start()
                 self._applier = BatchApplier(database.pool, event_log)

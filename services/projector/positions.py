@@ -15,19 +15,19 @@ async def lock(
     """Stored next offsets of ``tps`` (0 where none), locked until the transaction ends.
 
     The row locks make two workers that were both handed a partition (during a rebalance)
-    apply its batches one after the other, and the second sees the first's position.
+    apply its batches one after the other, and the second sees the first's position. One
+    statement: a missing row is inserted at 0, an existing one is locked by an update that
+    keeps its offset, and RETURNING gives the offset as last committed (an upsert that waited
+    for another transaction's lock reads the row that transaction left).
     """
     tps = sorted(set(tps), key=lambda tp: (tp.topic, tp.partition))
-    await conn.executemany(
-        "INSERT INTO projector_positions (consumer, topic, partition, next_offset) "
-        "VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING",
-        [(consumer, tp.topic, tp.partition) for tp in tps],
-    )
     rows = await conn.fetch(
-        "SELECT topic, partition, next_offset FROM projector_positions "
-        "WHERE consumer = $1 AND (topic, partition) IN "
-        "(SELECT * FROM unnest($2::text[], $3::int[])) "
-        "ORDER BY topic, partition FOR UPDATE",
+        "INSERT INTO projector_positions (consumer, topic, partition, next_offset) "
+        "SELECT $1, topic, partition, 0 FROM unnest($2::text[], $3::int[]) AS t(topic, partition) "
+        "ORDER BY topic, partition "
+        "ON CONFLICT (consumer, topic, partition) "
+        "DO UPDATE SET next_offset = projector_positions.next_offset "
+        "RETURNING topic, partition, next_offset",
         consumer,
         [tp.topic for tp in tps],
         [tp.partition for tp in tps],

@@ -32,9 +32,7 @@ def resolve_dsn(core: CoreSettings) -> str:
     return start_embedded_postgres(core.data_dir)
 
 
-async def open_database(
-    core: CoreSettings, *, migrate: bool = True, statement_cache_size: int = 100
-) -> Database:
+async def open_database(core: CoreSettings, *, migrate: bool = True) -> Database:
     """Connect (starting embedded PostgreSQL if no URL is set) and apply pending migrations."""
     dsn = resolve_dsn(core)
     if migrate:
@@ -47,7 +45,6 @@ async def open_database(
         dsn,
         min_size=core.db_pool_min,
         max_size=core.db_pool_max,
-        statement_cache_size=statement_cache_size,
     )
     embedded = None if core.database_url is not None else Path(core.data_dir)
     return Database(dsn=dsn, pool=pool, embedded_dir=embedded)

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import orjson
 import pytest
 
-from schemas import encode
+from schemas import MetricsLogged, encode, new_event
 from services.audit.verify import verify
 from services.log.base import LogRecord, TopicPartition
 from services.log.embedded import EmbeddedEventLog
 from services.projector import positions
-from services.projector.batch import DeadLetter, decode_records, project_batch
+from services.projector.batch import (
+    COPY_ABOVE_CHARS,
+    VERDICT_CHANNEL,
+    DeadLetter,
+    decode_records,
+    project_batch,
+)
+from services.projector.verdict import read_notice
 from services.projector.worker import BatchApplier
-from tests.samples import mixed_events
+from tests.integration.projector.conftest import assert_chains_gapless
+from tests.samples import TEST_ACTOR, mixed_events
 
 
 def as_records(events, topic: str, start: int = 0) -> list[LogRecord]:
@@ -104,6 +114,89 @@ async def test_a_failed_batch_leaves_nothing_behind(pool: asyncpg.Pool) -> None:
             await project_batch(conn, bad, consumer="c", deadletter=broken_sink)
     assert await pool.fetchval("SELECT count(*) FROM audit_log") == 0
     assert await positions.load(pool, "c") == {}
+
+
+async def _wait_for_lock_wait(pool: asyncpg.Pool, pid: int, timeout: float = 30.0) -> None:
+    """Until the backend ``pid`` waits for a lock; fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        waiting = await pool.fetchval(
+            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid
+        )
+        if waiting == "Lock":
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"backend {pid} did not wait for a lock within {timeout}s")
+
+
+@pytest.mark.parametrize("applied_before", [0, 3])
+async def test_two_workers_handed_one_partition_apply_one_after_the_other(
+    pool: asyncpg.Pool, applied_before: int
+) -> None:
+    """During a rebalance two workers can hold the same partition. The second waits for the
+    first's transaction, then starts from the position it left (a new position row too)."""
+    records = as_records(mixed_events(15), "x.data")
+    async with pool.acquire() as first, pool.acquire() as second:
+        if applied_before:
+            await project_batch(
+                first, records[:applied_before], consumer="c", deadletter=no_deadletters
+            )
+        async with first.transaction():
+            await project_batch(
+                first, records[applied_before:10], consumer="c", deadletter=no_deadletters
+            )
+            overlapping = asyncio.create_task(
+                project_batch(second, records[5:], consumer="c", deadletter=no_deadletters)
+            )
+            await _wait_for_lock_wait(pool, second.get_server_pid())
+            assert not overlapping.done()
+        result = await overlapping
+    assert (result.redelivered, result.applied) == (5, 5)
+    await assert_chains_gapless(pool, 15)
+    assert await positions.load(pool, "c") == {TopicPartition("x.data", 0): 15}
+
+
+async def test_big_batches_audit_rows_go_by_copy_in_batch_order(pool: asyncpg.Pool) -> None:
+    """Above COPY_ABOVE_CHARS of event text the audit rows are copied, not passed as arrays:
+    the chain, its order and the verdict notices are the same either way."""
+    big = [
+        new_event(
+            MetricsLogged(
+                run_id="no-such-run",
+                keys=["loss"] * 1000,
+                values=[0.5] * 1000,
+                timestamps=[1] * 1000,
+                steps=list(range(i * 1000, (i + 1) * 1000)),
+            ),
+            actor=TEST_ACTOR,
+            source="test",
+        )
+        for i in range(4)
+    ]
+    records = as_records([*mixed_events(3), *big], "x.data")
+    assert sum(len(r.value) for r in records) > COPY_ABOVE_CHARS
+    notified: list[str] = []
+    heard = asyncio.Event()
+
+    def on_notice(*args: object) -> None:
+        notified.append(str(args[-1]))
+        heard.set()
+
+    async with pool.acquire() as listener, pool.acquire() as conn:
+        await listener.add_listener(VERDICT_CHANNEL, on_notice)
+        result = await project_batch(conn, records, consumer="c", deadletter=no_deadletters)
+        await asyncio.wait_for(heard.wait(), 30)
+        await listener.remove_listener(VERDICT_CHANNEL, on_notice)
+    assert result.applied == 7
+    assert [
+        r["log_offset"] for r in await pool.fetch("SELECT log_offset FROM audit_log ORDER BY seq")
+    ] == list(range(7))
+    assert {event_id for payload in notified for event_id, _ in read_notice(payload)} == set(
+        result.verdicts
+    )
+    report = await _verify(pool)
+    assert report.intact and report.links == 7
 
 
 async def _verify(pool: asyncpg.Pool):
