@@ -312,7 +312,7 @@ def _mlflow(name: str, procs: Processes, workdir: Path, backend_uri: str, store:
         str(workdir / f"{store}-artifacts"),
         *workers,
     ]
-    server = procs.start(name, argv, {})
+    server = procs.start(name, argv, {"MLFLOW_DISABLE_TELEMETRY": "true"})  # as the clients
     shown = [a if a != backend_uri else backend_uri.split("?")[0] for a in argv[1:]]
     return Server(
         name=name,
