@@ -39,7 +39,7 @@ async def swap_in(conn: asyncpg.Connection, rebuilt: str) -> str:
     await conn.execute(f"ALTER SCHEMA {quoted(READ_SCHEMA)} RENAME TO {quoted(retired)}")
     await conn.execute(f"ALTER SCHEMA {quoted(rebuilt)} RENAME TO {quoted(READ_SCHEMA)}")
     await conn.execute(f"DROP TABLE {quoted(READ_SCHEMA)}.seen_events")
-    # Every process drops its pooled connections on this, so no cached plan keeps reading the
-    # retired tables (delivered at commit).
+    # Servers drop their pooled connections on this (delivered at commit). Cached statements
+    # elsewhere, the projector's, are analysed again by PostgreSQL after the rename.
     await conn.execute("SELECT pg_notify($1, $2)", SWAP_CHANNEL, retired)
     return retired

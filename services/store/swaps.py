@@ -1,5 +1,8 @@
-"""Following a read-model swap: drop pooled connections so that no cached plan keeps reading
-the retired schema's tables (replay renames schemas; plans hold table ids, not names)."""
+"""Following a read-model swap: drop pooled connections, so that readers start from fresh
+sessions on the swapped-in schema. PostgreSQL already analyses cached statements again after a
+schema rename (tests/integration/store/test_statement_cache.py); reconnecting also spares a
+reader's statements the one-off "cached plan must not change result type" error when the
+rebuilt tables differ in shape."""
 
 from __future__ import annotations
 

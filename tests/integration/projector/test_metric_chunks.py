@@ -4,53 +4,13 @@
 from __future__ import annotations
 
 import math
-import uuid
 
 import asyncpg
 
-from schemas import ExperimentCreated, MetricsLogged, RunCreated, encode, new_event
-from services.log.base import LogRecord
-from services.projector.batch import project_batch
+from schemas import MetricsLogged
 from services.store.migrate import apply_set, migrations
 from services.store.pool import CORE_SCHEMA
-from tests.samples import TEST_ACTOR
-
-
-async def no_deadletters(letters) -> None:
-    raise AssertionError(f"unexpected dead letters: {letters}")
-
-
-class Projecting:
-    """Events through project_batch, each call one batch at the next offsets."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-        self.offset = 0
-
-    async def batch(self, *payloads) -> None:
-        records = []
-        for payload in payloads:
-            event = new_event(payload, actor=TEST_ACTOR, source="test")
-            records.append(LogRecord("t.data", 0, self.offset, b"k", encode(event), 0))
-            self.offset += 1
-        result = await project_batch(self.conn, records, consumer="test", deadletter=no_deadletters)
-        assert all(v.accepted for v in result.verdicts.values()), result.verdicts
-
-    async def run(self) -> str:
-        run_id = uuid.uuid4().hex
-        if self.offset == 0:
-            await self.batch(ExperimentCreated(experiment_id="1", name="e", artifact_location="/a"))
-        await self.batch(
-            RunCreated(
-                run_id=run_id,
-                experiment_id="1",
-                user_id="u",
-                run_name=run_id[:6],
-                start_time=1,
-                artifact_uri="/a",
-            )
-        )
-        return run_id
+from tests.support.projecting import Projecting
 
 
 async def points(conn: asyncpg.Connection, run_id: str, key: str) -> list[tuple]:

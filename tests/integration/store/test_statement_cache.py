@@ -4,55 +4,12 @@ now named on the search path, not to the retired ones its statements were prepar
 
 from __future__ import annotations
 
-import uuid
-
 import asyncpg
 
-from schemas import ExperimentCreated, MetricsLogged, Payload, RunCreated, encode, new_event
-from services.log.base import LogRecord
-from services.projector.batch import SWAP_LOCK, project_batch
-from services.projector.verdict import Verdict
+from schemas import ExperimentCreated, MetricsLogged
+from services.projector.batch import SWAP_LOCK
 from services.replay.schema import create_fresh, swap_in
-from tests.samples import TEST_ACTOR
-
-
-async def no_deadletters(letters) -> None:
-    raise AssertionError(f"unexpected dead letters: {letters}")
-
-
-class Batches:
-    """One event per batch through project_batch on one connection, at consecutive offsets."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-        self.offset = 0
-
-    async def apply(self, payload: Payload) -> Verdict:
-        record = LogRecord(
-            "t.data",
-            0,
-            self.offset,
-            b"k",
-            encode(new_event(payload, actor=TEST_ACTOR, source="test")),
-            0,
-        )
-        self.offset += 1
-        result = await project_batch(
-            self.conn, [record], consumer="test", deadletter=no_deadletters
-        )
-        [verdict] = result.verdicts.values()
-        return verdict
-
-
-def created(run_id: str) -> RunCreated:
-    return RunCreated(
-        run_id=run_id,
-        experiment_id="1",
-        user_id="u",
-        run_name=run_id[:6],
-        start_time=1,
-        artifact_uri="/a",
-    )
+from tests.support.projecting import Projecting
 
 
 def point(run_id: str, step: int) -> MetricsLogged:
@@ -68,18 +25,13 @@ async def steps_in(admin: asyncpg.Connection, schema: str) -> list[int]:
 
 
 async def test_cached_statements_follow_a_schema_swap(pool: asyncpg.Pool, db_dsn: str) -> None:
-    first, second = uuid.uuid4().hex, uuid.uuid4().hex
     admin = await asyncpg.connect(db_dsn)
     try:
         async with pool.acquire() as conn:
-            batches = Batches(conn)
-            for payload in (
-                ExperimentCreated(experiment_id="1", name="e", artifact_location="/a"),
-                created(first),
-                point(first, 0),
-                point(first, 1),
-            ):
-                assert (await batches.apply(payload)).accepted
+            project = Projecting(conn)
+            first = await project.run()
+            await project.batch(point(first, 0))
+            await project.batch(point(first, 1))
             prepared = await conn.fetchval(
                 "SELECT count(*) FROM pg_prepared_statements WHERE statement ILIKE '%metric%'"
             )
@@ -91,14 +43,13 @@ async def test_cached_statements_follow_a_schema_swap(pool: asyncpg.Pool, db_dsn
                 retired = await swap_in(admin, "rebuilt")
 
             # the same prepared statements now find the (empty) swapped-in read model
-            refused = await batches.apply(point(first, 2))
+            [refused] = await project.verdicts(point(first, 2))
             assert (refused.accepted, refused.error_code) == (False, "RESOURCE_DOES_NOT_EXIST")
-            for payload in (
-                ExperimentCreated(experiment_id="1", name="e", artifact_location="/a"),
-                created(second),
-                point(second, 7),
-            ):
-                assert (await batches.apply(payload)).accepted
+            await project.batch(
+                ExperimentCreated(experiment_id="1", name="e", artifact_location="/a")
+            )
+            second = await project.run()
+            await project.batch(point(second, 7))
         assert await steps_in(admin, "readmodel") == [7]
         assert await steps_in(admin, retired) == [0, 1]
     finally:
