@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 import asyncpg
 import pytest
@@ -12,6 +13,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.log.base import TopicLayout
 from services.log.embedded import EmbeddedEventLog
 from services.settings import KafkaSettings
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -22,6 +25,20 @@ async def embedded_log(
     await event_log.start()
     yield event_log
     await event_log.close()
+
+
+async def wait_until(
+    probe: Callable[[], Awaitable[T | None]], what: str, timeout: float = 60.0
+) -> T:
+    """Poll ``probe`` until it returns something; fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        found = await probe()
+        if found is not None:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 async def wait_for_audit_rows(pool: asyncpg.Pool, at_least: int, timeout: float = 120.0) -> int:

@@ -12,10 +12,7 @@ from services.log.base import LogRecord, TopicLayout
 from services.log.embedded import EmbeddedEventLog
 from services.projector.batch import project_batch
 from tests.samples import TEST_ACTOR
-
-
-async def no_deadletters(letters) -> None:
-    raise AssertionError(f"unexpected dead letters: {letters}")
+from tests.support.projecting import no_deadletters
 
 
 def metrics_event(run_id: str) -> bytes:

@@ -8,14 +8,11 @@ process's partition assignment comes from the log faust writes for it.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import signal
 import subprocess
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import asyncpg
 import pytest
@@ -28,6 +25,7 @@ from tests.integration.projector.conftest import (
     assert_chains_gapless,
     committed_offsets,
     wait_for_audit_rows,
+    wait_until,
 )
 from tests.integration.projector.test_audit_tamper import run_cli
 from tests.integration.projector.test_faust_projector import start_projector
@@ -38,8 +36,6 @@ BEFORE_KILL = 5_000  # published while both run; the rest once one of them is de
 CHUNK = 1_000
 SESSION_TIMEOUT_SECONDS = 6  # the broker's default group.min.session.timeout.ms
 WRITER = "lftest.writer"
-
-T = TypeVar("T")
 
 
 async def note_writers(pool: asyncpg.Pool) -> None:
@@ -128,20 +124,6 @@ def current_assignment(log: Path) -> Assignment | None:
             rows = _ROW.findall(match["assigned"])
             assignment = Assignment(generation, {t: _partition_set(s) for t, s in rows})
     return assignment
-
-
-async def wait_until(
-    probe: Callable[[], Awaitable[T | None]], what: str, timeout: float = 60.0
-) -> T:
-    """Poll ``probe`` until it returns something; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        found = await probe()
-        if found is not None:
-            return found
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -22,8 +22,9 @@ from services.projector.batch import (
 )
 from services.projector.verdict import read_notice
 from services.projector.worker import BatchApplier
-from tests.integration.projector.conftest import assert_chains_gapless
+from tests.integration.projector.conftest import assert_chains_gapless, wait_until
 from tests.samples import TEST_ACTOR, mixed_events
+from tests.support.projecting import no_deadletters
 
 
 def as_records(events, topic: str, start: int = 0) -> list[LogRecord]:
@@ -31,10 +32,6 @@ def as_records(events, topic: str, start: int = 0) -> list[LogRecord]:
         LogRecord(topic, 0, start + i, e.aggregate.encode(), encode(e), 0)
         for i, e in enumerate(events)
     ]
-
-
-async def no_deadletters(letters) -> None:
-    raise AssertionError(f"unexpected dead letters: {letters}")
 
 
 async def test_batch_writes_audit_rows_and_positions(pool: asyncpg.Pool) -> None:
@@ -116,20 +113,6 @@ async def test_a_failed_batch_leaves_nothing_behind(pool: asyncpg.Pool) -> None:
     assert await positions.load(pool, "c") == {}
 
 
-async def _wait_for_lock_wait(pool: asyncpg.Pool, pid: int, timeout: float = 30.0) -> None:
-    """Until the backend ``pid`` waits for a lock; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        waiting = await pool.fetchval(
-            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid
-        )
-        if waiting == "Lock":
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"backend {pid} did not wait for a lock within {timeout}s")
-
-
 @pytest.mark.parametrize("applied_before", [0, 3])
 async def test_two_workers_handed_one_partition_apply_one_after_the_other(
     pool: asyncpg.Pool, applied_before: int
@@ -149,7 +132,15 @@ async def test_two_workers_handed_one_partition_apply_one_after_the_other(
             overlapping = asyncio.create_task(
                 project_batch(second, records[5:], consumer="c", deadletter=no_deadletters)
             )
-            await _wait_for_lock_wait(pool, second.get_server_pid())
+            pid = second.get_server_pid()
+
+            async def waiting_for_a_lock() -> bool | None:
+                wait = await pool.fetchval(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid
+                )
+                return True if wait == "Lock" else None
+
+            await wait_until(waiting_for_a_lock, f"backend {pid} waits for a lock", timeout=30)
             assert not overlapping.done()
         result = await overlapping
     assert (result.redelivered, result.applied) == (5, 5)
