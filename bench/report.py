@@ -38,6 +38,16 @@ def _ratio(value: float | None) -> str:
     return f"{value:,.1f}x" if value < 100 else f"{value:,.0f}x"
 
 
+CEILING_TEXT = (
+    "*Ceiling* (rows with a target): the ratio a server that cost nothing would reach through "
+    "the same mlflow client on this machine, from the CPU the client processes spent per "
+    "request in ledgerflow's phase: N clients share the cores, so at most min(N, cores) ÷ "
+    "(client CPU per unit) per second, and no request faster on average than its client CPU "
+    "x max(1, N ÷ cores). No server can meet a target above its ceiling through this client "
+    "here."
+)
+
+
 def _met(met: bool | None) -> str:
     return {True: "met", False: "**missed**", None: ""}[met]
 
@@ -70,14 +80,14 @@ def markdown(results: dict[str, Any], rows: list[Row]) -> str:
         "client processes (multiprocessing spawn). *Ratio* is ledgerflow cluster against the "
         "best reference server for that row (the fastest of all mlflow configurations measured), "
         "always as \"times better\": throughput ÷ the reference's, or the reference's latency ÷ "
-        "ours. Targets are issue #7's.",
+        "ours. Targets are issue #7's. " + CEILING_TEXT,
         "",
     ]
-    header = ["Workload", "Clients", "Measure", *ours, *refs, "Ratio", "Target", "Met"]
+    header = ["Workload", "Clients", "Measure", *ours, *refs, "Ratio", "Ceiling", "Target", "Met"]
     if len(ours) > 1:
         header.insert(header.index("Ratio") + 1, f"Ratio ({ours[1]})")
     lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "|".join(["---"] * 3 + ["---:"] * (len(header) - 6) + ["---"] * 3) + "|")
+    lines.append("|" + "|".join(["---"] * 3 + ["---:"] * (len(header) - 5) + ["---"] * 2) + "|")
     for row in rows:
         cells = [
             _title(row),
@@ -88,7 +98,7 @@ def markdown(results: dict[str, Any], rows: list[Row]) -> str:
         ]
         if len(ours) > 1:
             cells.append(_ratio(row.ratios.get(ours[1])))
-        cells += [row.target, _met(row.met)]
+        cells += [_ratio(row.ceiling) if row.ceiling else "", row.target, _met(row.met)]
         lines.append("| " + " | ".join(cells) + " |")
     judged = [r for r in rows if r.met is not None]
     lines += [
@@ -236,8 +246,12 @@ def write_chart(path: Path, rows: list[Row]) -> None:
     ax.set_xscale("log")
     ax.axvline(1.0, color="black", linewidth=1)
     for position, row, ratio in zip(positions, shown, ratios, strict=True):
-        ax.text(ratio * 1.05, position, f"{ratio:,.1f}x", va="center", fontsize=8)
         minimum = _target_ratio(row)
+        # the label goes past the marks, so that none sits on it
+        after = max(ratio, row.ceiling or 0.0, minimum or 0.0)
+        ax.text(after * 1.08, position, f"{ratio:,.1f}x", va="center", fontsize=8)
+        if row.ceiling:
+            ax.plot([row.ceiling], [position], marker="D", color="#616161", markersize=4)
         if minimum:
             ax.plot(
                 [minimum, minimum], [position - 0.4, position + 0.4], color="black", linewidth=2
@@ -247,11 +261,11 @@ def write_chart(path: Path, rows: list[Row]) -> None:
     ax.set_xlabel("times better than the best mlflow server (log scale; black tick = target)")
     ax.set_title(
         "ledgerflow (cluster) vs mlflow server 3.17.2, same machine, same run\n"
-        "green: target met, red: missed, grey: no target",
+        "green: target met, red: missed, grey: no target; grey diamond: client-bound ceiling",
         fontsize=10,
     )
     low = min([*ratios, 0.5]) * 0.7
-    high = max([*ratios, 50.0]) * 2.5
+    high = max([*ratios, *(r.ceiling or 0 for r in shown), 50.0]) * 2.5
     ax.set_xlim(low, high)
     ax.grid(axis="x", which="both", alpha=0.3)
     fig.tight_layout()
@@ -287,8 +301,9 @@ def summary(results: dict[str, Any], rows: list[Row]) -> str:
         f"commit {results['versions'].get('git_commit') or '-'}). Reference: the best of "
         f"{', '.join(n for n, s in results['servers'].items() if s['reference'])} in the same run.",
         "",
-        "| Workload | Clients | Measure | ledgerflow | best reference | Ratio | Target | Met |",
-        "|---|---:|---|---:|---:|---:|---|---|",
+        "| Workload | Clients | Measure | ledgerflow | best reference | Ratio | Ceiling | Target "
+        "| Met |",
+        "|---|---:|---|---:|---:|---:|---:|---|---|",
     ]
     for row in rows:
         if not row.target:
@@ -306,12 +321,14 @@ def summary(results: dict[str, Any], rows: list[Row]) -> str:
                     _number(row.values.get(PRIMARY), row.unit),
                     _number(reference, row.unit),
                     _ratio(row.ratios.get(PRIMARY)),
+                    _ratio(row.ceiling) if row.ceiling else "",
                     row.target,
                     _met(row.met),
                 ]
             )
             + " |"
         )
+    lines += ["", CEILING_TEXT]
     return "\n".join(lines)
 
 

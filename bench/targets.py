@@ -6,6 +6,14 @@ A ratio is always "times better than the reference": throughput divided by the r
 the reference's latency divided by ledgerflow's. The reference is the best of every reference
 server measured (SQLite and PostgreSQL, with mlflow's default workers and with `--workers 1`
 where those ran), the strictest comparison.
+
+A row with a target also gets a *ceiling*: the ratio that a server costing nothing would reach
+through the same mlflow client on this machine, from the CPU the client processes spent in
+ledgerflow's phase. N client processes share the machine's cores, so a server that answered
+instantly would still see at most ``min(N, cores)`` ÷ (client CPU per unit) units per second,
+and requests no faster, on average, than client CPU per request times ``max(1, N / cores)``.
+A target above its ceiling cannot be met by any server through this client here; one below it
+is not excluded by the client, and what stands between is the server's own path.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ class Row:
     ratios: dict[str, float | None] = field(default_factory=dict)
     target: str = ""
     met: bool | None = None
+    ceiling: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,6 +60,9 @@ MEASURES = [
     ("registry_writes", "ops_per_s", "ops/s", "ops/s", True),
     ("registry_writes", "p50_ms", "latency p50", "ms", False),
 ]
+
+# a throughput's result key -> the count it divides by the phase's seconds
+UNITS = {"points_per_s": "points", "calls_per_s": "calls", "ops_per_s": "ops"}
 
 # (workload, result key) -> (minimum ratio, text); log_batch's is at its largest client count.
 RATIO_TARGETS = {
@@ -78,6 +90,7 @@ def _best(values: dict[str, float | None], higher_is_better: bool) -> str | None
 
 def build_rows(results: dict[str, Any], servers: dict[str, dict[str, Any]]) -> list[Row]:
     workloads = results["workloads"]
+    cores = int(results["machine"]["cores"])
     references = [name for name, s in servers.items() if s["reference"]]
     ours = [name for name, s in servers.items() if not s["reference"]]
     rows: list[Row] = []
@@ -94,11 +107,34 @@ def build_rows(results: dict[str, Any], servers: dict[str, dict[str, Any]]) -> l
             ref_value = values[reference] if reference else None
             row.ratios = {name: _ratio(values[name], ref_value, higher) for name in ours}
             _judge(row, key, clients == counts[-1])
+            if row.target:
+                phase = by_server.get(PRIMARY, {}).get(str(clients), {})
+                row.ceiling = client_ceiling(phase, key, clients, cores, ref_value)
             rows.append(row)
     rows.extend(_latency_target_rows(workloads, references, ours))
     rows.extend(_sdk_rows(workloads, references))
     rows.extend(_memory_rows(workloads))
     return rows
+
+
+def client_ceiling(
+    phase: dict[str, Any], key: str, clients: int, cores: int, reference: float | None
+) -> float | None:
+    """The ratio to ``reference`` that a server costing nothing would reach with the clients'
+    CPU as measured in ``phase`` (see the module docstring); None when the phase lacks it."""
+    cpu = (phase.get("cpu_s") or {}).get("clients")
+    if not cpu or not reference or reference <= 0:
+        return None
+    if key in UNITS:
+        units = phase.get(UNITS[key])
+        if not units:
+            return None
+        return round(min(clients, cores) * units / cpu / reference, 1)
+    samples = phase.get("samples")
+    if not samples:
+        return None
+    floor_ms = 1000 * cpu / samples * max(1.0, clients / cores)
+    return round(reference / floor_ms, 1)
 
 
 def _judge(row: Row, key: str, largest_count: bool) -> None:
