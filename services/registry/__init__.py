@@ -7,10 +7,12 @@ writes back the difference; history and as-of fold the same ``apply`` over the a
 from services.registry.decide import (
     REGISTRY_EVENT_TYPES,
     Applied,
+    VersionScope,
     apply,
     epoch_millis,
     fold,
     names_of,
+    versions_read,
 )
 from services.registry.errors import RegistryError, RegistryRejection
 from services.registry.history import (
@@ -60,6 +62,7 @@ __all__ = [
     "RegistryRejection",
     "RegistryState",
     "ReplayDivergence",
+    "VersionScope",
     "apply",
     "as_of",
     "canonical_stage",
@@ -73,4 +76,5 @@ __all__ = [
     "recorded",
     "registered_model_json",
     "version_json",
+    "versions_read",
 ]

@@ -117,6 +117,50 @@ def names_of(payload: Payload) -> tuple[str, ...]:
     return (name,) if isinstance(name, str) else ()
 
 
+@dataclass(frozen=True, slots=True)
+class VersionScope:
+    """Some versions of the named models: those numbered ``numbers``, and those in ``stage``."""
+
+    numbers: frozenset[int] = frozenset()
+    stage: str | None = None
+
+
+_READS_NO_VERSION = (
+    RegisteredModelCreated,
+    RegisteredModelUpdated,
+    RegisteredModelTagSet,
+    RegisteredModelTagDeleted,
+    ModelVersionCreated,  # the next number is the model's last_version + 1
+    ModelAliasDeleted,
+)
+_READS_ITS_VERSION = (
+    ModelVersionUpdated,
+    ModelVersionDeleted,
+    ModelVersionTagSet,
+    ModelVersionTagDeleted,
+    ModelAliasSet,
+    PromotionDecided,
+)
+
+
+def versions_read(payload: Payload) -> VersionScope | None:
+    """The versions of its models that deciding this event reads or changes; None for all of
+    them (a rename touches every version, a deletion lists the live ones, and so does any event
+    type not named here). ``apply`` on a state holding only these versions decides the same and
+    changes only them, so the projector need not load a model's whole history for one write."""
+    if isinstance(payload, _READS_NO_VERSION):
+        return VersionScope()
+    if isinstance(payload, _READS_ITS_VERSION):
+        return VersionScope(frozenset({payload.version}))
+    if isinstance(payload, ModelVersionStageTransitioned):
+        stage = None
+        if payload.archive_existing_versions:
+            with contextlib.suppress(RegistryError):  # an invalid stage is refused first
+                stage = canonical_stage(payload.stage)
+        return VersionScope(frozenset({payload.version}), stage)
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Lookups
 

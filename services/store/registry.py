@@ -22,6 +22,7 @@ from services.registry import (
     RecordedEvent,
     RegisteredModel,
     RegistryState,
+    VersionScope,
     canonical_stage,
     model_version_json,
     registered_model_json,
@@ -131,10 +132,15 @@ def _model(
 
 
 async def load_state(
-    conn: Queryable, names: Sequence[str] | None = None, *, lock: bool = False
+    conn: Queryable,
+    names: Sequence[str] | None = None,
+    *,
+    lock: bool = False,
+    versions: VersionScope | None = None,
 ) -> RegistryState:
     """The registry's aggregate state from the read model: the models named ``names`` (those
-    that exist), or every model. ``lock`` takes their rows FOR UPDATE (in the caller's tx)."""
+    that exist), or every model; with all their versions, or only those in ``versions``.
+    ``lock`` takes the models' rows FOR UPDATE (in the caller's tx)."""
     where = "" if names is None else "WHERE name = ANY($1::text[])"
     args: list[Any] = [] if names is None else [sorted(set(names))]
     rows = await conn.fetch(
@@ -145,21 +151,41 @@ async def load_state(
     found = [r["name"] for r in rows]
     if not found:
         return RegistryState()
-    version_rows = await conn.fetch(
-        f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE name = ANY($1::text[]) "
-        "ORDER BY name, version",
-        found,
-    )
-    version_tags = await _version_tags(conn, found)
+    if versions is None:
+        version_rows = await conn.fetch(
+            f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE name = ANY($1::text[]) "
+            "ORDER BY name, version",
+            found,
+        )
+        version_tags = await _version_tags(conn, found)
+    else:
+        version_rows = (
+            await conn.fetch(
+                f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE name = ANY($1::text[]) "
+                "AND (version = ANY($2::int[]) OR current_stage = $3) ORDER BY name, version",
+                found,
+                sorted(versions.numbers),
+                versions.stage,
+            )
+            if versions.numbers or versions.stage
+            else []
+        )
+        version_tags = (
+            await _version_tags(
+                conn, [r["name"] for r in version_rows], [r["version"] for r in version_rows]
+            )
+            if version_rows
+            else {}
+        )
     tags, aliases = await _model_tags_and_aliases(conn, found)
-    versions: dict[str, dict[int, ModelVersion]] = defaultdict(dict)
+    by_model: dict[str, dict[int, ModelVersion]] = defaultdict(dict)
     for r in version_rows:
-        versions[r["name"]][r["version"]] = _version(
+        by_model[r["name"]][r["version"]] = _version(
             r, version_tags.get((r["name"], r["version"]), {})
         )
     return RegistryState(
         models={
-            r["name"]: _model(r, tags[r["name"]], aliases[r["name"]], versions[r["name"]])
+            r["name"]: _model(r, tags[r["name"]], aliases[r["name"]], by_model[r["name"]])
             for r in rows
         }
     )

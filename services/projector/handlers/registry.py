@@ -26,6 +26,7 @@ from services.registry import (
     RegistryState,
     apply,
     names_of,
+    versions_read,
 )
 from services.store.registry import load_state
 
@@ -35,7 +36,9 @@ async def project(conn: asyncpg.Connection, event: Envelope) -> Verdict:
     names = sorted(set(names_of(event.payload)))
     for name in names:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"registry:{name}")
-    before = await load_state(conn, names, lock=True)
+    # only the versions the decision reads: a model's whole history would make every write
+    # cost as much as the versions it has
+    before = await load_state(conn, names, lock=True, versions=versions_read(event.payload))
     try:
         applied = apply(before, event)
     except RegistryRejection as rejection:
