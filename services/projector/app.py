@@ -106,7 +106,9 @@ def create_app(core: CoreSettings, kafka: KafkaSettings, settings: ProjectorSett
         stream_buffer_maxsize=settings.max_batch * 2,
         consumer_max_fetch_size=4 * 1024 * 1024,
     )
-    app.transport = kafka_transport(settings.fetch_max_wait_ms)(app.conf.broker_consumer, app)
+    app.transport = kafka_transport(settings.fetch_max_wait_ms, settings.idle_fetch_wait_ms)(
+        app.conf.broker_consumer, app
+    )
     runtime = ProjectorRuntime(core, kafka)
 
     async def project(stream: faust.StreamT) -> None:

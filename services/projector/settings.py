@@ -22,9 +22,15 @@ class ProjectorSettings(BaseSettings):
     the previous one was applied, up to this many: a lone write is applied at once."""
 
     fetch_max_wait_ms: Annotated[int, Field(gt=0, le=30_000)] = 50
-    """Cluster mode: longest a Kafka fetch waits on the broker for records (faust's own is
-    1,500 ms, which stalled a projector that was behind; see services/projector/transport.py).
-    More than 0: an idle projector would otherwise fetch without pause."""
+    """Cluster mode: longest a Kafka fetch waits on the broker for records while it leaves out a
+    partition whose records are not consumed yet (faust's own wait is 1,500 ms, which stalled a
+    projector that was behind; see services/projector/transport.py). More than 0: an idle
+    projector would otherwise fetch without pause."""
+
+    idle_fetch_wait_ms: Annotated[int, Field(gt=0, le=30_000)] = 1_000
+    """Cluster mode: longest a Kafka fetch waits when it holds every assigned partition. Such a
+    fetch returns as soon as any record arrives, so this delays nothing; it sets how often an
+    idle projector asks the broker."""
 
     data_workers: int = 2
     """Embedded mode: concurrent workers sharing the data topic's partitions (each partition

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from services.projector.app import create_app
 from services.projector.settings import ProjectorSettings
+from services.projector.transport import fetch_wait
 from services.settings import CoreSettings, KafkaSettings
 
 
@@ -20,3 +21,33 @@ async def test_the_worker_consumer_waits_at_most_the_setting(tmp_path: Path) -> 
         assert consumer._enable_auto_commit is False
     finally:
         await consumer.stop()
+
+
+class _State:
+    def __init__(self, paused: bool = False, positioned: bool = True) -> None:
+        self.paused = paused
+        self.has_valid_position = positioned
+
+
+class _Assignment:
+    def __init__(self, **states: _State) -> None:
+        self.tps = list(states)
+        self._states = states
+
+    def state_value(self, tp: str) -> _State:
+        return self._states[tp]
+
+
+class _Fetcher:
+    def __init__(self, records: dict[str, object]) -> None:
+        self._records = records
+
+
+def test_a_fetch_waits_long_only_when_it_holds_every_partition() -> None:
+    def wait(records: dict[str, object], **states: _State) -> int:
+        return fetch_wait(_Fetcher(records), _Assignment(**states), 50, 1000)
+
+    assert wait({}, a=_State(), b=_State()) == 1000
+    assert wait({"a": object()}, a=_State(), b=_State()) == 50  # a's records wait
+    assert wait({}, a=_State(), b=_State(paused=True)) == 50  # faust's flow control
+    assert wait({}, a=_State(positioned=False), b=_State()) == 50  # offset being reset
