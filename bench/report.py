@@ -48,6 +48,10 @@ CEILING_TEXT = (
 )
 
 
+def _ceiling(row: Row) -> str:
+    return _ratio(row.ceiling) if row.ceiling else ""  # blank, not "-": most rows have none
+
+
 def _met(met: bool | None) -> str:
     return {True: "met", False: "**missed**", None: ""}[met]
 
@@ -98,7 +102,7 @@ def markdown(results: dict[str, Any], rows: list[Row]) -> str:
         ]
         if len(ours) > 1:
             cells.append(_ratio(row.ratios.get(ours[1])))
-        cells += [_ratio(row.ceiling) if row.ceiling else "", row.target, _met(row.met)]
+        cells += [_ceiling(row), row.target, _met(row.met)]
         lines.append("| " + " | ".join(cells) + " |")
     judged = [r for r in rows if r.met is not None]
     lines += [
@@ -321,7 +325,7 @@ def summary(results: dict[str, Any], rows: list[Row]) -> str:
                     _number(row.values.get(PRIMARY), row.unit),
                     _number(reference, row.unit),
                     _ratio(row.ratios.get(PRIMARY)),
-                    _ratio(row.ceiling) if row.ceiling else "",
+                    _ceiling(row),
                     row.target,
                     _met(row.met),
                 ]

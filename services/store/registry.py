@@ -159,24 +159,20 @@ async def load_state(
         )
         version_tags = await _version_tags(conn, found)
     else:
-        version_rows = (
-            await conn.fetch(
+        version_rows = []
+        if versions.numbers or versions.stage:  # an empty scope needs no query
+            version_rows = await conn.fetch(
                 f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE name = ANY($1::text[]) "
                 "AND (version = ANY($2::int[]) OR current_stage = $3) ORDER BY name, version",
                 found,
                 sorted(versions.numbers),
                 versions.stage,
             )
-            if versions.numbers or versions.stage
-            else []
-        )
-        version_tags = (
-            await _version_tags(
+        version_tags = {}
+        if version_rows:
+            version_tags = await _version_tags(
                 conn, [r["name"] for r in version_rows], [r["version"] for r in version_rows]
             )
-            if version_rows
-            else {}
-        )
     tags, aliases = await _model_tags_and_aliases(conn, found)
     by_model: dict[str, dict[int, ModelVersion]] = defaultdict(dict)
     for r in version_rows:
