@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -65,18 +66,34 @@ trip, but a quarter of the CPU per byte of array parameters (a 1,000-point event
 
 _HEAD_PARAMS = len(AUDIT_COLUMNS) + 1
 _NOTICE_PARAMS = _HEAD_PARAMS + 3
+_POSITION_PARAMS = _NOTICE_PARAMS + 2
 RECORD_OUTCOME = (
     # One round trip for what a live batch leaves behind besides its read-model changes: the
     # audit rows (in array order, so `seq` follows the batch; none if they went by COPY), the
-    # new chain heads, and the notice to waiting writers (delivered at commit).
-    # Data-modifying CTEs always run.
+    # new chain heads, the consumer's new positions, and the notice to waiting writers
+    # (delivered at commit). Data-modifying CTEs always run.
     f"WITH appended AS (INSERT INTO audit_log ({', '.join(AUDIT_COLUMNS)}) "
     f"SELECT * FROM unnest({_columns(list(AUDIT_COLUMNS.values()))})), "
     "heads AS (INSERT INTO audit_chain_heads (chain, chain_seq, hash) "
     f"SELECT * FROM unnest({_columns(['text', 'bigint', 'bytea'], _HEAD_PARAMS)}) "
-    "ON CONFLICT (chain) DO UPDATE SET chain_seq = EXCLUDED.chain_seq, hash = EXCLUDED.hash) "
+    "ON CONFLICT (chain) DO UPDATE SET chain_seq = EXCLUDED.chain_seq, hash = EXCLUDED.hash), "
+    f"stored AS ({positions.store_statement(_POSITION_PARAMS)}) "
     f"SELECT pg_notify(${_NOTICE_PARAMS}, notice) FROM unnest(${_NOTICE_PARAMS + 1}::text[]) "
     "AS notice"
+)
+RECORD_REPLAYED = (
+    # A replay's counterpart: the events it has applied, and its new positions.
+    "WITH seen AS (INSERT INTO seen_events (event_id) SELECT unnest($1::uuid[])) "
+    f"{positions.store_statement(2)}"
+)
+SEEN_AND_HEADS = (
+    # A live batch's second statement, after its positions are locked (so a fresh snapshot
+    # sees what a worker that held them before committed): which of its events the audit log
+    # has, and the heads of its streams' chains, locked until the batch has extended them.
+    "WITH heads AS (SELECT chain, chain_seq, hash FROM audit_chain_heads "
+    "WHERE chain = ANY($2::text[]) ORDER BY chain FOR UPDATE) "
+    "SELECT NULL::uuid AS event_id, chain, chain_seq, hash FROM heads "
+    "UNION ALL SELECT event_id, NULL, NULL, NULL FROM audit_log WHERE event_id = ANY($1::uuid[])"
 )
 
 
@@ -103,6 +120,13 @@ DeadLetterSink = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 
 
 SWAP_LOCK = 0x6C66_7377  # "lfsw": live batches hold it shared; a read-model swap exclusively
+
+# Evaluated with the positions' lock, before any of them is locked. The commit need not wait
+# for its WAL flush: everything a batch writes derives from the log (durable before the batch
+# was read) and the consumed positions commit with it, so a commit lost in a database crash is
+# projected again, deciding the same.
+_ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true)"
+_OPEN_LIVE = f"pg_advisory_xact_lock_shared({SWAP_LOCK}), {_ASYNC_COMMIT}"
 
 
 @dataclass(frozen=True)
@@ -200,18 +224,12 @@ async def project_batch(
     if len(events) != len(records):
         raise ValueError(f"{len(events)} decoded events for {len(records)} records")
     async with conn.transaction():
-        # The commit need not wait for its WAL flush: everything here derives from the log
-        # (durable before this batch was read) and the consumed positions commit with it, so a
-        # commit lost in a database crash is projected again, deciding the same.
-        if target.audit:
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock_shared($1), "
-                "set_config('synchronous_commit', 'off', true)",
-                SWAP_LOCK,
-            )
-        else:
-            await conn.execute("SELECT set_config('synchronous_commit', 'off', true)")
-        stored = await positions.lock(conn, consumer, {r.tp for r in records})
+        stored = await positions.lock(
+            conn,
+            consumer,
+            {r.tp for r in records},
+            first=_OPEN_LIVE if target.audit else _ASYNC_COMMIT,
+        )
         fresh = [
             (record, event)
             for record, event in zip(records, events, strict=True)
@@ -227,7 +245,17 @@ async def project_batch(
             else:
                 readable.append((record, event))
 
-        known = await _seen(conn, [event.event_id for _, event in readable], target)
+        event_ids = [event.event_id for _, event in readable]
+        heads: dict[str, tuple[int, bytes]] = {}
+        if target.audit:
+            known, heads = await _seen_and_heads(conn, event_ids, readable)
+        else:
+            known = {
+                r[0]
+                for r in await conn.fetch(
+                    "SELECT event_id FROM seen_events WHERE event_id = ANY($1::uuid[])", event_ids
+                )
+            }
         recorded_at = datetime.now(UTC)
         fresh_events: list[tuple[LogRecord, Envelope]] = []
         for record, event in readable:
@@ -243,13 +271,6 @@ async def project_batch(
             links.append((record, event, verdict))
             result.verdicts[event.event_id] = verdict
 
-        if target.audit:
-            await _record_outcome(conn, links, recorded_at, result.verdicts)
-        else:
-            await conn.execute(
-                "INSERT INTO seen_events (event_id) SELECT unnest($1::uuid[])",
-                [event.event_id for _, event, _ in links],
-            )
         if dead and target.audit:
             await deadletter(dead)
             await conn.executemany(
@@ -273,42 +294,45 @@ async def project_batch(
         advanced: dict[TopicPartition, int] = {}
         for record in records:
             advanced[record.tp] = max(advanced.get(record.tp, 0), record.offset + 1)
-        await positions.store(
-            conn, consumer, {tp: max(off, stored.get(tp, 0)) for tp, off in advanced.items()}
+        moved = positions.store_args(
+            consumer, {tp: max(off, stored.get(tp, 0)) for tp, off in advanced.items()}
         )
+        if target.audit:
+            await _record_outcome(conn, links, heads, recorded_at, result.verdicts, moved)
+        else:
+            await conn.execute(RECORD_REPLAYED, [e.event_id for _, e, _ in links], *moved)
     return result
 
 
-async def _seen(conn: asyncpg.Connection, event_ids: list[UUID], target: Target) -> set[UUID]:
-    """Events applied before: the live audit log, or the replay schema's own record."""
-    table = "audit_log" if target.audit else "seen_events"
-    rows = await conn.fetch(
-        f"SELECT event_id FROM {table} WHERE event_id = ANY($1::uuid[])", event_ids
-    )
-    return {r["event_id"] for r in rows}
+async def _seen_and_heads(
+    conn: asyncpg.Connection, event_ids: list[UUID], readable: Sequence[tuple[LogRecord, Envelope]]
+) -> tuple[set[UUID], dict[str, tuple[int, bytes]]]:
+    """Events the audit log has (applied before), and the chain heads of the batch's streams."""
+    chains = sorted({chain_name(record.topic, record.partition) for record, _ in readable})
+    known: set[UUID] = set()
+    heads: dict[str, tuple[int, bytes]] = {}
+    for r in await conn.fetch(SEEN_AND_HEADS, event_ids, chains):
+        if r[0] is None:
+            heads[r[1]] = (r[2], bytes(r[3]))
+        else:
+            known.add(r[0])
+    return known, heads
 
 
 async def _record_outcome(
     conn: asyncpg.Connection,
     links: Sequence[tuple[LogRecord, Envelope, Verdict]],
+    heads: dict[str, tuple[int, bytes]],
     recorded_at: datetime,
     verdicts: dict[UUID, Verdict],
+    moved: Sequence[Any],
 ) -> None:
-    """Append each applied event to its stream's audit chain and tell waiting writers the
-    verdicts (see ``verdict.notices``), in one statement."""
-    if not links:
-        return
+    """Append each applied event to its stream's audit chain (``heads``: the chains' heads,
+    locked), store the consumer's new positions (``moved``: ``positions.store_args``) and tell
+    waiting writers the verdicts (see ``verdict.notices``), in one statement."""
     by_chain: dict[str, list[tuple[LogRecord, Envelope, Verdict]]] = defaultdict(list)
     for link in links:
         by_chain[chain_name(link[0].topic, link[0].partition)].append(link)
-    heads = {
-        r["chain"]: (r["chain_seq"], bytes(r["hash"]))
-        for r in await conn.fetch(
-            "SELECT chain, chain_seq, hash FROM audit_chain_heads WHERE chain = ANY($1::text[]) "
-            "ORDER BY chain FOR UPDATE",
-            sorted(by_chain),
-        )
-    }
     rows = []
     new_heads = []
     text_chars = 0
@@ -365,10 +389,7 @@ async def _record_outcome(
         await conn.copy_records_to_table("audit_log", records=rows, columns=list(AUDIT_COLUMNS))
         rows = []
     columns = [list(column) for column in zip(*rows, strict=True)] or [[] for _ in AUDIT_COLUMNS]
+    head_columns = [list(column) for column in zip(*new_heads, strict=True)] or [[], [], []]
     await conn.execute(
-        RECORD_OUTCOME,
-        *columns,
-        *(list(column) for column in zip(*new_heads, strict=True)),
-        VERDICT_CHANNEL,
-        notices(verdicts),
+        RECORD_OUTCOME, *columns, *head_columns, VERDICT_CHANNEL, notices(verdicts), *moved
     )

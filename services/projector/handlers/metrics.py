@@ -1,8 +1,9 @@
 """Metrics: the full history and the latest value per key, set-based over a whole batch.
 
-All metrics.logged events of a projector batch are applied together: one lookup of their runs,
-one insert of their batch digests, one COPY of every point (a row per series, its points as
-arrays: see the metric_chunks migration), one upsert of the latest values.
+All metrics.logged events of a projector batch are applied together: one statement that looks
+up their runs and metric keys and inserts their batch digests, one COPY of every point (a row
+per series, its points as arrays: see the metric_chunks migration), one upsert of the latest
+values.
 A retried batch (same run, same points) is recognised by its digest and applied once. The
 latest value is the max of (step, timestamp, value) with NaN ranking as 0, as MLflow's SQL store
 does, so the projection does not depend on the order in which batches arrive.
@@ -82,20 +83,32 @@ def batch_digest(payload: MetricsLogged, points: Chunk) -> bytes:
     return digest.digest()[:16]
 
 
-async def metric_key_ids(conn: asyncpg.Connection, keys: list[str]) -> dict[str, int]:
+async def _new_key_ids(conn: asyncpg.Connection, keys: list[str]) -> dict[str, int]:
+    """Ids of metric keys not found before, given one if none has it yet."""
+    if not keys:
+        return {}
+    await conn.execute(
+        "INSERT INTO metric_keys (key) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", keys
+    )
     rows = await conn.fetch("SELECT key, key_id FROM metric_keys WHERE key = ANY($1::text[])", keys)
-    ids = {r[0]: r[1] for r in rows}
-    missing = [k for k in keys if k not in ids]
-    if missing:
-        await conn.execute(
-            "INSERT INTO metric_keys (key) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
-            missing,
-        )
-        rows = await conn.fetch(
-            "SELECT key, key_id FROM metric_keys WHERE key = ANY($1::text[])", missing
-        )
-        ids.update({r[0]: r[1] for r in rows})
-    return ids
+    return {r[0]: r[1] for r in rows}
+
+
+_RUNS_BATCHES_KEYS = """
+WITH r AS (SELECT run_id, run_key, lifecycle_stage FROM runs WHERE run_id = ANY($1::text[])),
+fresh AS (INSERT INTO metric_batches (run_key, digest)
+          SELECT r.run_key, b.digest
+            FROM unnest($2::text[], $3::bytea[]) WITH ORDINALITY AS b(run_id, digest, n)
+            JOIN r USING (run_id)
+           WHERE r.lifecycle_stage = 'active'
+           ORDER BY b.n
+          ON CONFLICT DO NOTHING RETURNING run_key, digest)
+SELECT 0 AS kind, run_id AS name, run_key, lifecycle_stage AS stage, NULL::bytea AS digest FROM r
+UNION ALL SELECT 1, NULL, run_key, NULL, digest FROM fresh
+UNION ALL SELECT 2, key, key_id, NULL, NULL FROM metric_keys WHERE key = ANY($4::text[])"""
+"""One round trip before the points: the batch's runs, its batch digests inserted for those
+runs that are active (those that come back are new, the others were applied before), and the
+ids of its metric keys that exist."""
 
 
 @projects_batches("metrics.logged")
@@ -104,53 +117,53 @@ async def logged(conn: asyncpg.Connection, events: Sequence[Envelope]) -> list[V
     for event in events:
         assert isinstance(event.payload, MetricsLogged)
         payloads.append(event.payload)
-    runs = {
-        r[0]: (r[1], r[2])
-        for r in await conn.fetch(
-            "SELECT run_id, run_key, lifecycle_stage FROM runs WHERE run_id = ANY($1::text[])",
-            list({p.run_id for p in payloads}),
-        )
-    }
-    verdicts: list[Verdict | None] = [None] * len(payloads)
-    candidates: list[tuple[int, int, bytes, Chunk]] = []  # (index, run_key, digest, points)
-    for index, payload in enumerate(payloads):
+    packed = [packed_points(payload) for payload in payloads]
+    digests = [
+        batch_digest(payload, points) for payload, points in zip(payloads, packed, strict=True)
+    ]
+    keys = sorted(set().union(*(p.keys for p in payloads)))
+    runs: dict[str, tuple[int, str]] = {}
+    fresh: set[tuple[int, bytes]] = set()
+    key_ids: dict[str, int] = {}
+    for kind, name, number, stage, digest in await conn.fetch(
+        _RUNS_BATCHES_KEYS,
+        list({p.run_id for p in payloads}),
+        [p.run_id for p in payloads],
+        digests,
+        keys,
+    ):
+        if kind == 0:
+            runs[name] = (number, stage)
+        elif kind == 1:
+            fresh.add((number, bytes(digest)))
+        else:
+            key_ids[name] = number
+    verdicts: list[Verdict] = []
+    applied: list[Packed] = []
+    for payload, points, digest in zip(payloads, packed, digests, strict=True):
         run = runs.get(payload.run_id)
         if run is None:
-            verdicts[index] = Verdict(
-                False, "RESOURCE_DOES_NOT_EXIST", f"Run with id={payload.run_id} not found"
+            verdicts.append(
+                Verdict(False, "RESOURCE_DOES_NOT_EXIST", f"Run with id={payload.run_id} not found")
             )
         elif run[1] != "active":
-            verdicts[index] = Verdict(
-                False,
-                "INVALID_PARAMETER_VALUE",
-                f"The run {payload.run_id} must be in the 'active' state. "
-                f"Current state is {run[1]}.",
+            verdicts.append(
+                Verdict(
+                    False,
+                    "INVALID_PARAMETER_VALUE",
+                    f"The run {payload.run_id} must be in the 'active' state. "
+                    f"Current state is {run[1]}.",
+                )
             )
+        elif (run[0], digest) in fresh:
+            fresh.discard((run[0], digest))  # a second copy in this batch is a duplicate
+            applied.append((run[0], payload, points))
+            verdicts.append(ACCEPTED)
         else:
-            points = packed_points(payload)
-            candidates.append((index, run[0], batch_digest(payload, points), points))
-    if candidates:
-        fresh = {
-            (r[0], bytes(r[1]))
-            for r in await conn.fetch(
-                "INSERT INTO metric_batches (run_key, digest) "
-                "SELECT * FROM unnest($1::bigint[], $2::bytea[]) ON CONFLICT DO NOTHING "
-                "RETURNING run_key, digest",
-                [c[1] for c in candidates],
-                [c[2] for c in candidates],
-            )
-        }
-        applied: list[Packed] = []
-        for index, run_key, digest, points in candidates:
-            if (run_key, digest) in fresh:
-                fresh.discard((run_key, digest))  # a second copy in this batch is a duplicate
-                applied.append((run_key, payloads[index], points))
-                verdicts[index] = ACCEPTED
-            else:
-                verdicts[index] = DUPLICATE
-        if applied:
-            await _write_points(conn, applied)
-    return [v if v is not None else ACCEPTED for v in verdicts]
+            verdicts.append(DUPLICATE)
+    if applied:
+        await _write_points(conn, applied, key_ids)
+    return verdicts
 
 
 Series = tuple[int, int, str | None, str | None, str | None]  # run, key, model, dataset, digest
@@ -265,8 +278,12 @@ def _has_nan(values: Sequence[float]) -> bool:
     return any(map(math.isnan, values))
 
 
-async def _write_points(conn: asyncpg.Connection, batches: list[Packed]) -> None:
-    ids = await metric_key_ids(conn, sorted(set().union(*(p.keys for _, p, _ in batches))))
+async def _write_points(
+    conn: asyncpg.Connection, batches: list[Packed], known: dict[str, int]
+) -> None:
+    """``known``: ids of some of the batches' keys, looked up already."""
+    keys = set().union(*(p.keys for _, p, _ in batches))
+    ids = known | await _new_key_ids(conn, sorted(keys - known.keys()))
     chunks = _chunks(ids, batches)
     # COPY: the whole batch in one round trip, a row per series, encoded by binary_copy.
     data = copy_data(

@@ -7,7 +7,7 @@ import math
 
 import asyncpg
 
-from schemas import MetricsLogged
+from schemas import MetricsLogged, RunDeleted
 from services.store.migrate import apply_set, migrations
 from services.store.pool import CORE_SCHEMA
 from tests.support.projecting import Projecting
@@ -57,6 +57,41 @@ async def test_a_batch_becomes_one_chunk_per_series(pool: asyncpg.Pool) -> None:
         assert await conn.fetchval("SELECT count(*) FROM metric_chunks") == 4
         assert [p[0] for p in await points(conn, a, "loss")] == [3, 1, 2, 4]
         assert await points(conn, b, "loss") == [(0, 1000, 0.5, None, None)]
+
+
+async def test_one_batch_decides_every_kind_of_metrics_event(pool: asyncpg.Pool) -> None:
+    """Runs, batch digests and key ids are found in one statement: each event still gets its
+    own verdict, and only accepted ones leave points."""
+    async with pool.acquire() as conn:
+        project = Projecting(conn)
+        active, deleted, retried = await project.run(), await project.run(), await project.run()
+        await project.batch(logged(retried, [("loss", 0.5, 0)]), RunDeleted(run_id=deleted))
+        missing = "f" * 32
+        twice = logged(active, [("loss", 0.9, 1), ("fresh-key", 0.1, 1)])
+        verdicts = await project.verdicts(
+            twice,
+            logged(missing, [("loss", 0.1, 0)]),
+            logged(deleted, [("loss", 0.2, 0)]),
+            logged(retried, [("loss", 0.5, 0)]),  # applied by the batch before
+            twice,  # the same points again in this batch
+            logged(active, [("other-key", 0.3, 2)]),
+        )
+        assert [(v.accepted, v.error_code, v.outcome) for v in verdicts] == [
+            (True, None, None),
+            (False, "RESOURCE_DOES_NOT_EXIST", None),
+            (False, "INVALID_PARAMETER_VALUE", None),
+            (True, None, {"duplicate_batch": True}),
+            (True, None, {"duplicate_batch": True}),
+            (True, None, None),
+        ]
+        assert verdicts[1].reason == f"Run with id={missing} not found"
+        assert "must be in the 'active' state. Current state is deleted." in verdicts[2].reason
+        assert await points(conn, active, "loss") == [(1, 1001, 0.9, None, None)]
+        assert await points(conn, active, "fresh-key") == [(1, 1001, 0.1, None, None)]
+        assert await points(conn, active, "other-key") == [(2, 1002, 0.3, None, None)]
+        assert await points(conn, retried, "loss") == [(0, 1000, 0.5, None, None)]
+        assert await points(conn, deleted, "loss") == []
+        assert await conn.fetchval("SELECT count(*) FROM metric_batches") == 3
 
 
 async def test_model_and_dataset_columns_split_series(pool: asyncpg.Pool) -> None:

@@ -15,6 +15,7 @@ from services.log.embedded import EmbeddedEventLog
 from services.projector import positions
 from services.projector.batch import (
     COPY_ABOVE_CHARS,
+    SWAP_LOCK,
     VERDICT_CHANNEL,
     DeadLetter,
     decode_records,
@@ -111,6 +112,41 @@ async def test_a_failed_batch_leaves_nothing_behind(pool: asyncpg.Pool) -> None:
             await project_batch(conn, bad, consumer="c", deadletter=broken_sink)
     assert await pool.fetchval("SELECT count(*) FROM audit_log") == 0
     assert await positions.load(pool, "c") == {}
+
+
+async def test_a_live_batch_waits_for_a_swap_before_locking_its_positions(
+    pool: asyncpg.Pool,
+) -> None:
+    """The swap lock is taken in the round trip that locks the positions, and before them:
+    while a swap holds it, a batch waits without holding its positions' rows, then goes on."""
+    records = as_records(mixed_events(6), "x.data")
+    async with pool.acquire() as batch_conn, pool.acquire() as swap:
+        await project_batch(batch_conn, records[:3], consumer="c", deadletter=no_deadletters)
+        async with swap.transaction():
+            await swap.execute("SELECT pg_advisory_xact_lock($1)", SWAP_LOCK)
+            waiting = asyncio.create_task(
+                project_batch(batch_conn, records[3:], consumer="c", deadletter=no_deadletters)
+            )
+            pid = batch_conn.get_server_pid()
+
+            async def waiting_for_the_swap() -> bool | None:
+                wait = await pool.fetchval(
+                    "SELECT wait_event FROM pg_stat_activity WHERE pid = $1", pid
+                )
+                return True if wait == "advisory" else None
+
+            await wait_until(waiting_for_the_swap, f"backend {pid} waits for the swap", timeout=30)
+            # its position row is not locked meanwhile
+            async with swap.transaction():
+                locked = await swap.fetch(
+                    "SELECT next_offset FROM projector_positions WHERE consumer = 'c' "
+                    "FOR UPDATE NOWAIT"
+                )
+            assert [r["next_offset"] for r in locked] == [3]
+            assert not waiting.done()
+        result = await waiting
+    assert result.applied == 3
+    assert await positions.load(pool, "c") == {TopicPartition("x.data", 0): 6}
 
 
 @pytest.mark.parametrize("applied_before", [0, 3])
