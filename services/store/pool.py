@@ -45,9 +45,20 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
         max_size=max_size,
         init=init_connection,
         server_settings=server_settings(),
+        reset=keep_session,
     )
     assert pool is not None
     return pool
+
+
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """What a released connection needs beyond asyncpg's own release work (which rolls back a
+    transaction left open and drops the connection's listeners): nothing. asyncpg's default
+    would send ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on every release,
+    a round trip for each query run on the pool itself, to undo session state that ledgerflow
+    never leaves on a pooled connection: its settings and advisory locks are transaction-scoped
+    (``set_config(..., true)``, ``pg_advisory_xact_lock``), its cursors live in transactions,
+    and its LISTENs have connections of their own (tests/integration/store/test_pool.py)."""
 
 
 async def connect(dsn: str) -> asyncpg.Connection:
