@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, TypeAlias
 
 import asyncpg
+import orjson
 
 from schemas import decode
 from services.registry import (
@@ -51,7 +52,36 @@ _VERSION_COLUMNS = (
 )
 
 
-def _version(row: asyncpg.Record, tags: dict[str, str]) -> ModelVersion:
+def _model_extras(model: str) -> str:
+    """Select-list items giving the tags and aliases of the model row ``model`` (a table alias)
+    as JSON objects in key order (NULL for none): the row and its tags in one query."""
+    return (
+        "(SELECT json_object_agg(t.key, t.value ORDER BY t.key) FROM registered_model_tags t "
+        f"WHERE t.name = {model}.name) AS tags, "
+        "(SELECT json_object_agg(a.alias, a.version ORDER BY a.alias) "
+        f"FROM registered_model_aliases a WHERE a.name = {model}.name) AS aliases"
+    )
+
+
+def _version_tags(version: str) -> str:
+    """A select-list item giving the tags of the version row ``version`` (a table alias), as
+    ``_model_extras`` does for models."""
+    return (
+        "(SELECT json_object_agg(t.key, t.value ORDER BY t.key) FROM model_version_tags t "
+        f"WHERE t.name = {version}.name AND t.version = {version}.version) AS tags"
+    )
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    """A JSON object column: decoded by the pool's codec, text on a bare connection, None for
+    none."""
+    if value is None:
+        return {}
+    return orjson.loads(value) if isinstance(value, str) else dict(value)
+
+
+def _version(row: asyncpg.Record) -> ModelVersion:
+    """The version of a row selected with ``_version_tags``."""
     return ModelVersion(
         version=row["version"],
         creation_timestamp=row["creation_timestamp"],
@@ -64,68 +94,20 @@ def _version(row: asyncpg.Record, tags: dict[str, str]) -> ModelVersion:
         run_link=row["run_link"],
         model_id=row["model_id"],
         status=row["status"],
-        tags=tags,
+        tags=_json_object(row["tags"]),
     )
 
 
-async def _version_tags(
-    conn: Queryable, names: Sequence[str], versions: Sequence[int] | None = None
-) -> dict[tuple[str, int], dict[str, str]]:
-    """Tags of the versions of ``names`` (of the pairs ``zip(names, versions)`` if given)."""
-    if versions is None:
-        rows = await conn.fetch(
-            "SELECT name, version, key, value FROM model_version_tags "
-            "WHERE name = ANY($1::text[]) ORDER BY name, version, key",
-            list(names),
-        )
-    else:
-        rows = await conn.fetch(
-            "SELECT t.name, t.version, t.key, t.value FROM model_version_tags t "
-            "JOIN unnest($1::text[], $2::int[]) AS p(name, version) USING (name, version) "
-            "ORDER BY t.name, t.version, t.key",
-            list(names),
-            list(versions),
-        )
-    tags: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
-    for r in rows:
-        tags[(r["name"], r["version"])][r["key"]] = r["value"]
-    return tags
-
-
-async def _model_tags_and_aliases(
-    conn: Queryable, names: Sequence[str]
-) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, int]]]:
-    tags: dict[str, dict[str, str]] = defaultdict(dict)
-    for r in await conn.fetch(
-        "SELECT name, key, value FROM registered_model_tags WHERE name = ANY($1::text[]) "
-        "ORDER BY name, key",
-        list(names),
-    ):
-        tags[r["name"]][r["key"]] = r["value"]
-    aliases: dict[str, dict[str, int]] = defaultdict(dict)
-    for r in await conn.fetch(
-        "SELECT name, alias, version FROM registered_model_aliases WHERE name = ANY($1::text[]) "
-        "ORDER BY name, alias",
-        list(names),
-    ):
-        aliases[r["name"]][r["alias"]] = r["version"]
-    return tags, aliases
-
-
-def _model(
-    row: asyncpg.Record,
-    tags: dict[str, str],
-    aliases: dict[str, int],
-    versions: dict[int, ModelVersion],
-) -> RegisteredModel:
+def _model(row: asyncpg.Record, versions: dict[int, ModelVersion]) -> RegisteredModel:
+    """The model of a row selected with ``_model_extras``, with ``versions``."""
     return RegisteredModel(
         name=row["name"],
         creation_timestamp=row["creation_timestamp"],
         last_updated_timestamp=row["last_updated_timestamp"],
         user_id=row["user_id"],
         description=row["description"],
-        tags=tags,
-        aliases=aliases,
+        tags=_json_object(row["tags"]),
+        aliases=_json_object(row["aliases"]),
         versions=versions,
         last_version=row["last_version"],
     )
@@ -141,50 +123,36 @@ async def load_state(
     """The registry's aggregate state from the read model: the models named ``names`` (those
     that exist), or every model; with all their versions, or only those in ``versions``.
     ``lock`` takes the models' rows FOR UPDATE (in the caller's tx)."""
-    where = "" if names is None else "WHERE name = ANY($1::text[])"
+    where = "" if names is None else "WHERE m.name = ANY($1::text[])"
     args: list[Any] = [] if names is None else [sorted(set(names))]
     rows = await conn.fetch(
-        f"SELECT {_MODEL_COLUMNS} FROM registered_models {where} ORDER BY name"
-        + (" FOR UPDATE" if lock else ""),
+        f"SELECT {_MODEL_COLUMNS}, {_model_extras('m')} FROM registered_models m {where} "
+        "ORDER BY name" + (" FOR UPDATE OF m" if lock else ""),
         *args,
     )
     found = [r["name"] for r in rows]
     if not found:
         return RegistryState()
+    version_rows = []
     if versions is None:
         version_rows = await conn.fetch(
-            f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE name = ANY($1::text[]) "
-            "ORDER BY name, version",
+            f"SELECT {_VERSION_COLUMNS}, {_version_tags('v')} FROM model_versions v "
+            "WHERE v.name = ANY($1::text[]) ORDER BY name, version",
             found,
         )
-        version_tags = await _version_tags(conn, found)
-    else:
-        version_rows = []
-        if versions.numbers or versions.stage:  # an empty scope needs no query
-            version_rows = await conn.fetch(
-                f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE name = ANY($1::text[]) "
-                "AND (version = ANY($2::int[]) OR current_stage = $3) ORDER BY name, version",
-                found,
-                sorted(versions.numbers),
-                versions.stage,
-            )
-        version_tags = {}
-        if version_rows:
-            version_tags = await _version_tags(
-                conn, [r["name"] for r in version_rows], [r["version"] for r in version_rows]
-            )
-    tags, aliases = await _model_tags_and_aliases(conn, found)
+    elif versions.numbers or versions.stage:  # an empty scope needs no query
+        version_rows = await conn.fetch(
+            f"SELECT {_VERSION_COLUMNS}, {_version_tags('v')} FROM model_versions v "
+            "WHERE v.name = ANY($1::text[]) "
+            "AND (v.version = ANY($2::int[]) OR v.current_stage = $3) ORDER BY name, version",
+            found,
+            sorted(versions.numbers),
+            versions.stage,
+        )
     by_model: dict[str, dict[int, ModelVersion]] = defaultdict(dict)
     for r in version_rows:
-        by_model[r["name"]][r["version"]] = _version(
-            r, version_tags.get((r["name"], r["version"]), {})
-        )
-    return RegistryState(
-        models={
-            r["name"]: _model(r, tags[r["name"]], aliases[r["name"]], by_model[r["name"]])
-            for r in rows
-        }
-    )
+        by_model[r["name"]][r["version"]] = _version(r)
+    return RegistryState(models={r["name"]: _model(r, by_model[r["name"]]) for r in rows})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,7 +163,7 @@ async def _latest_versions(conn: Queryable, names: Sequence[str]) -> dict[str, l
     """Each model's highest live version per stage, ordered as MLflow lists them (stages by their
     lowest live version)."""
     rows = await conn.fetch(
-        f"""SELECT * FROM (
+        f"""SELECT latest.*, {_version_tags("latest")} FROM (
               SELECT DISTINCT ON (name, current_stage) {_VERSION_COLUMNS},
                      min(version) OVER (PARTITION BY name, current_stage) AS first_in_stage
                 FROM model_versions
@@ -204,10 +172,9 @@ async def _latest_versions(conn: Queryable, names: Sequence[str]) -> dict[str, l
             ORDER BY name, first_in_stage""",
         list(names),
     )
-    tags = await _version_tags(conn, [r["name"] for r in rows], [r["version"] for r in rows])
     latest: dict[str, list[ModelVersion]] = defaultdict(list)
     for r in rows:
-        latest[r["name"]].append(_version(r, tags.get((r["name"], r["version"]), {})))
+        latest[r["name"]].append(_version(r))
     return latest
 
 
@@ -215,18 +182,12 @@ async def registered_models_json(conn: Queryable, names: Sequence[str]) -> list[
     """Registered models in the order of ``names`` (missing ones skipped), with their latest
     versions, tags and aliases; a fixed number of queries whatever the number of models."""
     rows = await conn.fetch(
-        f"SELECT {_MODEL_COLUMNS} FROM registered_models WHERE name = ANY($1::text[])",
+        f"SELECT {_MODEL_COLUMNS}, {_model_extras('m')} FROM registered_models m "
+        "WHERE m.name = ANY($1::text[])",
         list(names),
     )
-    found = [r["name"] for r in rows]
-    tags, aliases = await _model_tags_and_aliases(conn, found)
-    latest = await _latest_versions(conn, found)
-    by_name = {
-        r["name"]: registered_model_json(
-            _model(r, tags[r["name"]], aliases[r["name"]], {}), latest[r["name"]]
-        )
-        for r in rows
-    }
+    latest = await _latest_versions(conn, [r["name"] for r in rows])
+    by_name = {r["name"]: registered_model_json(_model(r, {}), latest[r["name"]]) for r in rows}
     return [by_name[name] for name in names if name in by_name]
 
 
@@ -238,13 +199,12 @@ async def model_versions_json(
     names = [name for name, _ in keys]
     numbers = [number for _, number in keys]
     rows = await conn.fetch(
-        f"SELECT {_VERSION_COLUMNS} FROM model_versions v "
+        f"SELECT {_VERSION_COLUMNS}, {_version_tags('v')} FROM model_versions v "
         "JOIN unnest($1::text[], $2::int[]) AS p(name, version) USING (name, version) "
         f"WHERE v.current_stage <> '{STAGE_DELETED_INTERNAL}'",
         names,
         numbers,
     )
-    tags = await _version_tags(conn, names, numbers)
     aliases: dict[tuple[str, int], list[str]] = defaultdict(list)
     alias_rows = (
         await conn.fetch(
@@ -262,7 +222,7 @@ async def model_versions_json(
     by_key = {
         (r["name"], r["version"]): model_version_json(
             r["name"],
-            _version(r, tags.get((r["name"], r["version"]), {})),
+            _version(r),
             aliases.get((r["name"], r["version"]), []),
         )
         for r in rows
