@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+import orjson
 
 MAX_FLOAT = 1.7976931348623157e308
 
@@ -211,13 +212,18 @@ async def run_key_of(conn: asyncpg.Connection | asyncpg.Pool, run_id: str) -> in
 
 
 # The history, ordered as MLflow's SQL store orders it, rendered to JSON text by PostgreSQL
-# itself so a 25,000-point page never becomes 25,000 Python dicts. PostgreSQL writes NaN and
-# infinities as the JSON strings "NaN", "Infinity" and "-Infinity", which the client parses.
-# One row more than the page is read to tell whether another page follows.
+# itself so a 25,000-point page never becomes 25,000 Python dicts. Each point is concatenated
+# text ($6 is the key, JSON-quoted by the caller), a third of json_build_object's CPU; numbers
+# are PostgreSQL's shortest exact float8 and int8 text, as json_build_object writes them, and
+# NaN and the infinities the JSON strings "NaN", "Infinity" and "-Infinity", which the client
+# parses. One row more than the page is read to tell whether another page follows.
 _HISTORY = """
-SELECT coalesce(json_agg(json_build_object(
-           'key', $3::text, 'value', m.value, 'timestamp', m.timestamp, 'step', m.step)
-         ORDER BY m.rn) FILTER (WHERE $5::bigint IS NULL OR m.rn <= $5), '[]')::text,
+SELECT '[' || coalesce(string_agg(
+           '{"key":' || $6::text || ',"value":' ||
+           CASE WHEN m.value IN ('NaN', 'Infinity', '-Infinity') THEN '"' || m.value || '"'
+                ELSE m.value::text END ||
+           ',"timestamp":' || m.timestamp || ',"step":' || m.step || '}',
+           ',' ORDER BY m.rn) FILTER (WHERE $5::bigint IS NULL OR m.rn <= $5), '') || ']',
        count(*)
   FROM (SELECT t.*, row_number() OVER () AS rn
           FROM (SELECT timestamp, step, value FROM metrics
@@ -235,7 +241,8 @@ async def metric_history_json(
 ) -> tuple[str, int, bool]:
     """(JSON array text of up to ``page_size`` points from ``offset``, how many, more follow?)"""
     limit = page_size + 1 if page_size is not None else None
-    row = await conn.fetchrow(_HISTORY, run_key, offset, key, limit, page_size)
+    quoted = orjson.dumps(key).decode()
+    row = await conn.fetchrow(_HISTORY, run_key, offset, key, limit, page_size, quoted)
     assert row is not None
     total = int(row[1])
     more = page_size is not None and total > page_size
