@@ -114,6 +114,19 @@ async def test_a_failed_batch_leaves_nothing_behind(pool: asyncpg.Pool) -> None:
     assert await positions.load(pool, "c") == {}
 
 
+async def waits_for_a_lock(pool: asyncpg.Pool, pid: int, kind: str | None = None) -> None:
+    """Until backend ``pid`` waits for a lock (of ``kind``, e.g. "advisory", if given)."""
+
+    async def waiting() -> bool | None:
+        row = await pool.fetchrow(
+            "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = $1", pid
+        )
+        locked = row is not None and row[0] == "Lock" and (kind is None or row[1] == kind)
+        return True if locked else None
+
+    await wait_until(waiting, f"backend {pid} waits for a {kind or 'row'} lock", timeout=30)
+
+
 async def test_a_live_batch_waits_for_a_swap_before_locking_its_positions(
     pool: asyncpg.Pool,
 ) -> None:
@@ -127,15 +140,7 @@ async def test_a_live_batch_waits_for_a_swap_before_locking_its_positions(
             waiting = asyncio.create_task(
                 project_batch(batch_conn, records[3:], consumer="c", deadletter=no_deadletters)
             )
-            pid = batch_conn.get_server_pid()
-
-            async def waiting_for_the_swap() -> bool | None:
-                wait = await pool.fetchval(
-                    "SELECT wait_event FROM pg_stat_activity WHERE pid = $1", pid
-                )
-                return True if wait == "advisory" else None
-
-            await wait_until(waiting_for_the_swap, f"backend {pid} waits for the swap", timeout=30)
+            await waits_for_a_lock(pool, batch_conn.get_server_pid(), "advisory")
             # its position row is not locked meanwhile
             async with swap.transaction():
                 locked = await swap.fetch(
@@ -168,15 +173,7 @@ async def test_two_workers_handed_one_partition_apply_one_after_the_other(
             overlapping = asyncio.create_task(
                 project_batch(second, records[5:], consumer="c", deadletter=no_deadletters)
             )
-            pid = second.get_server_pid()
-
-            async def waiting_for_a_lock() -> bool | None:
-                wait = await pool.fetchval(
-                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid
-                )
-                return True if wait == "Lock" else None
-
-            await wait_until(waiting_for_a_lock, f"backend {pid} waits for a lock", timeout=30)
+            await waits_for_a_lock(pool, second.get_server_pid())
             assert not overlapping.done()
         result = await overlapping
     assert (result.redelivered, result.applied) == (5, 5)
