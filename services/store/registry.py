@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any, TypeAlias
 
 import asyncpg
-import orjson
 
 from schemas import decode
 from services.registry import (
@@ -72,12 +71,10 @@ def _version_tags(version: str) -> str:
     )
 
 
-def _json_object(value: Any) -> dict[str, Any]:
-    """A JSON object column: decoded by the pool's codec, text on a bare connection, None for
-    none."""
-    if value is None:
-        return {}
-    return orjson.loads(value) if isinstance(value, str) else dict(value)
+def _json_object(value: dict[str, Any] | None) -> dict[str, Any]:
+    """A JSON object column, decoded by the codec every connection gets (``init_connection``);
+    None (no tags, no aliases) is an empty one."""
+    return {} if value is None else value
 
 
 def _version(row: asyncpg.Record) -> ModelVersion:
