@@ -34,9 +34,9 @@ from services.gateway.errors import MlflowError
 from services.gateway.mlflow import messages
 from services.gateway.mlflow.experiments import experiment_number, not_found
 from services.gateway.mlflow.names import random_run_name
-from services.gateway.mlflow.searching import paged_response, search_page
+from services.gateway.mlflow.searching import paged_json_response, search_page
 from services.gateway.requests import read_request
-from services.gateway.responses import empty_response, json_response
+from services.gateway.responses import empty_response, json_response, raw_json_response
 from services.gateway.writes import Rephrase, events_for, node_of, submit, write
 from services.projector.verdict import Verdict
 from services.search.runs import RunSearch, compile_run_search
@@ -50,13 +50,14 @@ def run_not_found(run_id: str) -> MlflowError:
     return MlflowError("RESOURCE_DOES_NOT_EXIST", f"Run with id={run_id} not found")
 
 
-async def _run_json(request: Request, run_id: str) -> dict[str, object]:
+async def _run_json(request: Request, run_id: str) -> str:
+    """The run as MLflow's JSON text (rendered by PostgreSQL)."""
     pool = node_of(request).database.pool
     key = await tracking.run_key_of(pool, run_id)
-    runs = await tracking.runs_by_key(pool, [key]) if key is not None else []
-    if not runs:
+    run = await tracking.runs_json(pool, [key]) if key is not None else "[]"
+    if run == "[]":
         raise run_not_found(run_id)
-    return runs[0]
+    return run[1:-1]
 
 
 async def create(request: Request) -> Response:
@@ -94,12 +95,12 @@ async def create(request: Request) -> Response:
         ),
         self_reported=next((t.value for t in tags if t.key == USER_TAG), None) or user_id or None,
     )
-    return json_response({"run": await _run_json(request, run_id)})
+    return raw_json_response(f'{{"run":{await _run_json(request, run_id)}}}')
 
 
 async def get(request: Request) -> Response:
     body = await read_request(request, messages.GET_RUN)
-    return json_response({"run": await _run_json(request, body["run_id"])})
+    return raw_json_response(f'{{"run":{await _run_json(request, body["run_id"])}}}')
 
 
 async def update(request: Request) -> Response:
@@ -114,8 +115,10 @@ async def update(request: Request) -> Response:
             run_name=body.get("run_name") or None,
         ),
     )
-    run = await _run_json(request, run_id)
-    return json_response({"run_info": run["info"]})
+    row = await tracking.run_row(node_of(request).database.pool, run_id)
+    if row is None:
+        raise run_not_found(run_id)
+    return json_response({"run_info": tracking.run_info(row)})
 
 
 async def delete(request: Request) -> Response:
@@ -146,8 +149,8 @@ async def search(request: Request) -> Response:
             )
         ),
     )
-    runs = await tracking.runs_by_key(node_of(request).database.pool, [r["run_key"] for r in page])
-    return paged_response("runs", runs, token)
+    runs = await tracking.runs_json(node_of(request).database.pool, [r["run_key"] for r in page])
+    return paged_json_response("runs", runs, token)
 
 
 def _param_rephrase(key: str, value: str, run_id: str) -> Rephrase:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from services.gateway.errors import MlflowError
-from services.gateway.responses import json_response
+from services.gateway.responses import json_response, raw_json_response
 from services.gateway.writes import node_of
 from services.search.errors import SearchError
 from services.search.logged_models import CompiledModelSearch
@@ -35,3 +36,11 @@ def paged_response(field: str, items: list[Any], token: str | None) -> Response:
     if token:
         body["next_page_token"] = token
     return json_response(body)
+
+
+def paged_json_response(field: str, items: str, token: str | None) -> Response:
+    """``paged_response`` for a list already rendered as JSON text."""
+    parts = [f'"{field}":{items}'] if items != "[]" else []
+    if token:
+        parts.append(f'"next_page_token":{orjson.dumps(token).decode()}')
+    return raw_json_response("{" + ",".join(parts) + "}")
