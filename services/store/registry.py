@@ -110,6 +110,13 @@ def _model(row: asyncpg.Record, versions: dict[int, ModelVersion]) -> Registered
     )
 
 
+# The names' advisory locks, in the order of $1 (sorted), before anything is read: the
+# materialized CTE runs whole when the scan's one-time filter first asks for it.
+_NAME_LOCKS = """WITH name_locks AS MATERIALIZED (
+    SELECT pg_advisory_xact_lock(hashtext('registry:' || n)) FROM unnest($1::text[]) AS n)"""
+_AFTER_NAME_LOCKS = "(SELECT count(*) FROM name_locks) >= 0 ORDER BY name FOR UPDATE OF m"
+
+
 async def load_state(
     conn: Queryable,
     names: Sequence[str] | None = None,
@@ -119,14 +126,18 @@ async def load_state(
 ) -> RegistryState:
     """The registry's aggregate state from the read model: the models named ``names`` (those
     that exist), or every model; with all their versions, or only those in ``versions``.
-    ``lock`` takes the models' rows FOR UPDATE (in the caller's tx)."""
+    ``lock`` (with ``names``) takes, in the caller's transaction and in the same statement, an
+    advisory lock on each name, in name order (it holds names not yet taken too), and then the
+    models' rows FOR UPDATE."""
     where = "" if names is None else "WHERE m.name = ANY($1::text[])"
     args: list[Any] = [] if names is None else [sorted(set(names))]
-    rows = await conn.fetch(
-        f"SELECT {_MODEL_COLUMNS}, {_model_extras('m')} FROM registered_models m {where} "
-        "ORDER BY name" + (" FOR UPDATE OF m" if lock else ""),
-        *args,
-    )
+    select = f"SELECT {_MODEL_COLUMNS}, {_model_extras('m')} FROM registered_models m"
+    if lock:
+        if names is None:
+            raise ValueError("lock needs the names to lock")
+        rows = await conn.fetch(f"{_NAME_LOCKS} {select} {where} AND {_AFTER_NAME_LOCKS}", *args)
+    else:
+        rows = await conn.fetch(f"{select} {where} ORDER BY name", *args)
     found = [r["name"] for r in rows]
     if not found:
         return RegistryState()

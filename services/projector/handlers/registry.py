@@ -34,8 +34,6 @@ from services.store.registry import load_state
 @projects(*sorted(REGISTRY_EVENT_TYPES))
 async def project(conn: asyncpg.Connection, event: Envelope) -> Verdict:
     names = sorted(set(names_of(event.payload)))
-    for name in names:
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"registry:{name}")
     # only the versions the decision reads: a model's whole history would make every write
     # cost as much as the versions it has
     before = await load_state(conn, names, lock=True, versions=versions_read(event.payload))

@@ -41,6 +41,19 @@ async def wait_until(
     raise AssertionError(f"not within {timeout}s: {what}")
 
 
+async def waits_for_a_lock(pool: asyncpg.Pool, pid: int, kind: str | None = None) -> None:
+    """Until backend ``pid`` waits for a lock (of ``kind``, e.g. "advisory", if given)."""
+
+    async def waiting() -> bool | None:
+        row = await pool.fetchrow(
+            "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = $1", pid
+        )
+        locked = row is not None and row[0] == "Lock" and (kind is None or row[1] == kind)
+        return True if locked else None
+
+    await wait_until(waiting, f"backend {pid} waits for a {kind or 'row'} lock", timeout=30)
+
+
 async def wait_for_audit_rows(pool: asyncpg.Pool, at_least: int, timeout: float = 120.0) -> int:
     """Poll the audit log until it holds ``at_least`` rows; fail after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()

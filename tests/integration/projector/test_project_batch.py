@@ -23,7 +23,7 @@ from services.projector.batch import (
 )
 from services.projector.verdict import read_notice
 from services.projector.worker import BatchApplier
-from tests.integration.projector.conftest import assert_chains_gapless, wait_until
+from tests.integration.projector.conftest import assert_chains_gapless, waits_for_a_lock
 from tests.samples import TEST_ACTOR, mixed_events
 from tests.support.projecting import no_deadletters
 
@@ -112,19 +112,6 @@ async def test_a_failed_batch_leaves_nothing_behind(pool: asyncpg.Pool) -> None:
             await project_batch(conn, bad, consumer="c", deadletter=broken_sink)
     assert await pool.fetchval("SELECT count(*) FROM audit_log") == 0
     assert await positions.load(pool, "c") == {}
-
-
-async def waits_for_a_lock(pool: asyncpg.Pool, pid: int, kind: str | None = None) -> None:
-    """Until backend ``pid`` waits for a lock (of ``kind``, e.g. "advisory", if given)."""
-
-    async def waiting() -> bool | None:
-        row = await pool.fetchrow(
-            "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = $1", pid
-        )
-        locked = row is not None and row[0] == "Lock" and (kind is None or row[1] == kind)
-        return True if locked else None
-
-    await wait_until(waiting, f"backend {pid} waits for a {kind or 'row'} lock", timeout=30)
 
 
 async def test_a_live_batch_waits_for_a_swap_before_locking_its_positions(
