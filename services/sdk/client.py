@@ -35,7 +35,7 @@ from schemas import (
     encode,
     new_event,
 )
-from services.sdk.producer import BackgroundProducer
+from services.sdk.producer import SWITCH_INTERVAL, BackgroundProducer
 
 
 class LedgerflowError(RuntimeError):
@@ -56,6 +56,7 @@ class LedgerflowClient:
         compression: str | None = "snappy",
         max_in_flight: int = 2000,
         user: str | None = None,
+        switch_interval: float | None = SWITCH_INTERVAL,
     ) -> None:
         self.tracking_uri = tracking_uri.rstrip("/")
         self._http = httpx.Client(base_url=self.tracking_uri, timeout=60.0)
@@ -75,6 +76,7 @@ class LedgerflowClient:
             linger_ms=linger_ms,
             compression=compression,
             max_in_flight=max_in_flight,
+            switch_interval=switch_interval,
         )
 
     # ---- REST: runs are created and finished through the gateway (they need ids and state)

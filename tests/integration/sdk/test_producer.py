@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 
 import pytest
@@ -10,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from services.log.base import partition_for
-from services.sdk.producer import BackgroundProducer, DeliveryError
+from services.sdk.producer import SWITCH_INTERVAL, BackgroundProducer, DeliveryError
 
 PARTITIONS = 3
 
@@ -103,3 +104,32 @@ async def test_an_undeliverable_record_fails_flush_and_the_rest_arrive(
     assert "1 record(s) not delivered" in message
     got = await read_back(kafka_bootstrap, topic, 3)
     assert [v for _, _, v in got] == [b"before", b"after", b"later"]
+
+
+async def test_the_switch_interval_is_lowered_while_producers_are_open(
+    kafka_bootstrap: str,
+) -> None:
+    """Lowered by the first producer, kept while any is open, restored by the last; a producer
+    with ``switch_interval=None`` leaves it alone."""
+
+    def lifecycle() -> list[float]:
+        seen = [sys.getswitchinterval()]
+        first = BackgroundProducer(kafka_bootstrap, linger_ms=5)
+        seen.append(sys.getswitchinterval())
+        second = BackgroundProducer(kafka_bootstrap, linger_ms=5)
+        first.close()
+        seen.append(sys.getswitchinterval())
+        second.close()
+        seen.append(sys.getswitchinterval())
+        untouched = BackgroundProducer(kafka_bootstrap, linger_ms=5, switch_interval=None)
+        seen.append(sys.getswitchinterval())
+        untouched.close()
+        return seen
+
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        seen = await asyncio.to_thread(lifecycle)
+    finally:
+        sys.setswitchinterval(before)
+    assert seen == [0.005, SWITCH_INTERVAL, SWITCH_INTERVAL, 0.005, 0.005]
