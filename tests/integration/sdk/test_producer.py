@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from services.log.base import partition_for
+from services.sdk import producer as producer_module
 from services.sdk.producer import SWITCH_INTERVAL, BackgroundProducer, DeliveryError
 
 PARTITIONS = 3
@@ -106,30 +107,50 @@ async def test_an_undeliverable_record_fails_flush_and_the_rest_arrive(
     assert [v for _, _, v in got] == [b"before", b"after", b"later"]
 
 
-async def test_the_switch_interval_is_lowered_while_producers_are_open(
+async def test_the_switch_interval_is_lowered_while_a_producer_is_open(
     kafka_bootstrap: str,
 ) -> None:
-    """Lowered by the first producer, kept while any is open, restored by the last; a producer
-    with ``switch_interval=None`` leaves it alone."""
+    """Lowered while a producer is open (other producers of this process may be open too, so
+    only the counting is checked around them); ``switch_interval=None`` takes no part."""
 
-    def lifecycle() -> list[float]:
-        seen = [sys.getswitchinterval()]
-        first = BackgroundProducer(kafka_bootstrap, linger_ms=5)
-        seen.append(sys.getswitchinterval())
-        second = BackgroundProducer(kafka_bootstrap, linger_ms=5)
-        first.close()
-        seen.append(sys.getswitchinterval())
-        second.close()
-        seen.append(sys.getswitchinterval())
+    def lifecycle() -> tuple[float, int, int, int]:
+        users = producer_module._switch_interval._users
+        producer = BackgroundProducer(kafka_bootstrap, linger_ms=5)
+        try:
+            lowered = sys.getswitchinterval()
+            counted = producer_module._switch_interval._users
+        finally:
+            producer.close()
         untouched = BackgroundProducer(kafka_bootstrap, linger_ms=5, switch_interval=None)
-        seen.append(sys.getswitchinterval())
-        untouched.close()
-        return seen
+        try:
+            not_counted = producer_module._switch_interval._users
+        finally:
+            untouched.close()
+        return (
+            lowered,
+            counted - users,
+            not_counted - users,
+            producer_module._switch_interval._users - users,
+        )
 
+    lowered, counted, not_counted, after = await asyncio.to_thread(lifecycle)
+    assert lowered <= SWITCH_INTERVAL
+    assert (counted, not_counted) == (1, 0)
+    assert after == 0  # closing gave its place back
+
+
+def test_the_last_producer_to_close_restores_the_switch_interval() -> None:
     before = sys.getswitchinterval()
+    shared = producer_module._SwitchInterval()
     try:
         sys.setswitchinterval(0.005)
-        seen = await asyncio.to_thread(lifecycle)
+        shared.acquire(SWITCH_INTERVAL)
+        seen = [sys.getswitchinterval()]
+        shared.acquire(SWITCH_INTERVAL)
+        shared.release()
+        seen.append(sys.getswitchinterval())
+        shared.release()
+        seen.append(sys.getswitchinterval())
     finally:
         sys.setswitchinterval(before)
-    assert seen == [0.005, SWITCH_INTERVAL, SWITCH_INTERVAL, 0.005, 0.005]
+    assert seen == [SWITCH_INTERVAL, SWITCH_INTERVAL, 0.005]
