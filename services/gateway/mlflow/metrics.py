@@ -12,8 +12,9 @@ from starlette.responses import Response
 from services.gateway.errors import MlflowError
 from services.gateway.mlflow import messages
 from services.gateway.mlflow.runs import run_not_found
+from services.gateway.mlflow.searching import paged_json_response
 from services.gateway.requests import read_request
-from services.gateway.responses import json_response, raw_json_response
+from services.gateway.responses import json_response
 from services.gateway.writes import node_of
 from services.store import tracking
 
@@ -58,15 +59,9 @@ async def get_history(request: Request) -> Response:
     if run_key is None:
         raise run_not_found(run_id)
     offset = _offset(body.get("page_token"))
-    points, count, more = await tracking.metric_history_json(
-        pool, run_key, key, offset, max_results
-    )
-    if more and max_results is not None:
-        token = _offset_token(offset + max_results)
-        return raw_json_response(f'{{"metrics":{points},"next_page_token":"{token}"}}')
-    if count == 0:
-        return raw_json_response("{}")
-    return raw_json_response(f'{{"metrics":{points}}}')
+    points, _, more = await tracking.metric_history_json(pool, run_key, key, offset, max_results)
+    token = _offset_token(offset + max_results) if more and max_results is not None else None
+    return paged_json_response("metrics", points, token)
 
 
 async def get_history_bulk_interval(request: Request) -> Response:
