@@ -13,6 +13,13 @@ left out. A fetch that holds every assigned partition returns as soon as any of 
 record, so its wait delays nothing. Such a fetch waits ``idle_wait_ms``; a fetch that leaves out
 a partition (records not yet consumed, paused by faust's flow control, or without a position)
 waits ``busy_wait_ms``.
+
+faust has a wait of its own: it asks the fetcher for records of its *active* partitions with a
+fixed 1 s timeout. A partition whose stream buffer is full (the projector is behind) is not
+active until the buffer has drained to 40%, and a wait that began while it was out lasted its
+full second even after it was back, however many records it had waiting: during SDK ingest the
+projector applied what its buffer held and then sat idle for ~0.5 s at a time. So while a
+partition is out, that wait is ``busy_wait_ms`` too.
 """
 
 from __future__ import annotations
@@ -47,6 +54,12 @@ def adapt_fetch_wait(fetcher: Any, busy_wait_ms: int, idle_wait_ms: int) -> None
     fetcher._get_actions_per_node = planned
 
 
+def records_wait(timeout: float, partition_left_out: bool, busy_wait_ms: int) -> float:
+    """Seconds faust may wait for records of its active partitions: its own ``timeout``, but
+    no longer than the busy wait while a partition is left out for its full stream buffer."""
+    return min(timeout, busy_wait_ms / 1000) if partition_left_out else timeout
+
+
 def kafka_transport(busy_wait_ms: int, idle_wait_ms: int) -> type[driver.Transport]:
     """faust's Kafka transport class, with consumers whose fetches wait at most ``busy_wait_ms``
     while a partition is left out of them, and ``idle_wait_ms`` otherwise."""
@@ -68,6 +81,11 @@ def kafka_transport(busy_wait_ms: int, idle_wait_ms: int) -> type[driver.Transpo
     class ProjectorConsumer(driver.Consumer):
         def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
             return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+        async def _wait_next_records(self, timeout: float) -> Any:
+            return await super()._wait_next_records(
+                records_wait(timeout, bool(self._buffered_partitions), busy_wait_ms)
+            )
 
     class Transport(driver.Transport):
         Consumer = ProjectorConsumer

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from faust.types import TP
+
 from services.projector.app import create_app
 from services.projector.settings import ProjectorSettings
-from services.projector.transport import fetch_wait
+from services.projector.transport import fetch_wait, records_wait
 from services.settings import CoreSettings, KafkaSettings
 
 
@@ -51,3 +53,34 @@ def test_a_fetch_waits_long_only_when_it_holds_every_partition() -> None:
     assert wait({"a": object()}, a=_State(), b=_State()) == 50  # a's records wait
     assert wait({}, a=_State(), b=_State(paused=True)) == 50  # faust's flow control
     assert wait({}, a=_State(positioned=False), b=_State()) == 50  # offset being reset
+
+
+def test_faust_waits_for_records_briefly_while_a_partition_is_left_out() -> None:
+    assert records_wait(1.0, False, 50) == 1.0  # faust's own wait
+    assert records_wait(1.0, True, 50) == 0.05  # a full stream buffer left a partition out
+    assert records_wait(0.01, True, 50) == 0.01  # never longer than faust asked
+
+
+async def test_the_worker_consumer_waits_briefly_while_its_buffer_is_full(
+    tmp_path: Path,
+) -> None:
+    """faust's own consumer of the app: a partition whose stream buffer is full is left out of
+    the fetch (``on_buffer_full``), and meanwhile the wait for the others is the busy wait."""
+    core = CoreSettings(data_dir=str(tmp_path), topic_prefix="t")
+    app = create_app(core, KafkaSettings(), ProjectorSettings(fetch_max_wait_ms=37))
+    consumer = app.consumer
+    busy, idle = TP("t.data", 0), TP("t.data", 1)
+    consumer._active_partitions = {busy, idle}
+    waits: list[tuple[set[TP], float]] = []
+
+    async def getmany(active_partitions: set[TP], timeout: float) -> dict[TP, list[object]]:
+        waits.append((set(active_partitions), timeout))
+        return {}
+
+    consumer._getmany = getmany  # the fetch itself: asked of the broker by the consumer thread
+    await consumer._wait_next_records(1.0)
+    consumer.on_buffer_full(busy)
+    await consumer._wait_next_records(1.0)
+    consumer.on_buffer_drop(busy)
+    await consumer._wait_next_records(1.0)
+    assert waits == [({busy, idle}, 1.0), ({idle}, 0.037), ({busy, idle}, 1.0)]
