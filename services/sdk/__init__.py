@@ -1,5 +1,6 @@
 """The native SDK: runs through the gateway, metrics, params and tags straight onto the log."""
 
-from services.sdk.client import LedgerflowClient, RunLogger
+from services.sdk.client import LedgerflowClient, LedgerflowError, RunLogger
+from services.sdk.producer import DeliveryError
 
-__all__ = ["LedgerflowClient", "RunLogger"]
+__all__ = ["DeliveryError", "LedgerflowClient", "LedgerflowError", "RunLogger"]

@@ -35,7 +35,7 @@ from schemas import (
     encode,
     new_event,
 )
-from services.sdk.producer import SWITCH_INTERVAL, BackgroundProducer
+from services.sdk.producer import BackgroundProducer
 
 
 class LedgerflowError(RuntimeError):
@@ -55,8 +55,9 @@ class LedgerflowClient:
         linger_ms: int = 20,
         compression: str | None = "snappy",
         max_in_flight: int = 2000,
+        max_buffer_kbytes: int = 128 * 1024,
+        connect_timeout: float = 60.0,
         user: str | None = None,
-        switch_interval: float | None = SWITCH_INTERVAL,
     ) -> None:
         self.tracking_uri = tracking_uri.rstrip("/")
         self._http = httpx.Client(base_url=self.tracking_uri, timeout=60.0)
@@ -71,13 +72,18 @@ class LedgerflowClient:
         self.data_topic: str = info["topics"]["data"]
         self.data_partitions: int = info["data_partitions"]
         self.actor = Actor(name=user or getpass.getuser(), kind="self_reported")
-        self._producer = BackgroundProducer(
-            bootstrap_servers or info["bootstrap_servers"],
-            linger_ms=linger_ms,
-            compression=compression,
-            max_in_flight=max_in_flight,
-            switch_interval=switch_interval,
-        )
+        try:
+            self._producer = BackgroundProducer(
+                bootstrap_servers or info["bootstrap_servers"],
+                linger_ms=linger_ms,
+                compression=compression,
+                max_in_flight=max_in_flight,
+                max_buffer_kbytes=max_buffer_kbytes,
+                connect_timeout=connect_timeout,
+            )
+        except BaseException:
+            self._http.close()
+            raise
 
     # ---- REST: runs are created and finished through the gateway (they need ids and state)
 

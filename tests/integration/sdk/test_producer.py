@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import sys
+import socket
 import uuid
 
 import pytest
@@ -11,8 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from services.log.base import partition_for
-from services.sdk import producer as producer_module
-from services.sdk.producer import SWITCH_INTERVAL, BackgroundProducer, DeliveryError
+from services.sdk.producer import BackgroundProducer, DeliveryError
 
 PARTITIONS = 3
 
@@ -81,21 +80,52 @@ async def test_backpressure_window_of_one(kafka_bootstrap: str) -> None:
     assert [v for _, _, v in got] == [v for _, v in sent]
 
 
-async def test_an_undeliverable_record_fails_flush_and_the_rest_arrive(
+async def test_a_record_kafka_refuses_outright_raises_at_send_and_the_rest_arrive(
     kafka_bootstrap: str,
 ) -> None:
     topic = await new_topic(kafka_bootstrap)
-    too_big = b"x" * (9 * 1024 * 1024)  # over the producer's 8 MiB request limit
+    too_big = b"x" * (9 * 1024 * 1024)  # over the producer's 8 MiB message limit
+    beyond = next(  # a key whose partition, among 13, is not one of the topic's 3
+        key for key in (f"run-{i}".encode() for i in range(100)) if partition_for(key, 13) >= 3
+    )
+
+    def attempt() -> list[str]:
+        producer = BackgroundProducer(kafka_bootstrap, linger_ms=5)
+        refused = []
+        try:
+            producer.send(topic, b"run", b"before", PARTITIONS)
+            for key, value, partitions in [(b"run", too_big, PARTITIONS), (beyond, b"x", 13)]:
+                with pytest.raises(DeliveryError) as failure:
+                    producer.send(topic, key, value, partitions)
+                refused.append(str(failure.value))
+            producer.send(topic, b"run", b"after", PARTITIONS)  # the producer stays usable
+            producer.flush(timeout=60)
+            return refused
+        finally:
+            producer.close()
+
+    refused = await asyncio.to_thread(attempt)
+    assert "Message size too large" in refused[0]
+    assert "Unknown partition" in refused[1]
+    got = await read_back(kafka_bootstrap, topic, 2)
+    assert [v for _, _, v in got] == [b"before", b"after"]
+
+
+async def test_an_undelivered_record_fails_the_next_flush_and_the_rest_arrive(
+    kafka_bootstrap: str,
+) -> None:
+    topic = await new_topic(kafka_bootstrap)
+    missing = f"missing-{uuid.uuid4().hex[:10]}"  # the broker creates no topic on demand
 
     def attempt() -> str:
         producer = BackgroundProducer(kafka_bootstrap, linger_ms=5)
         try:
             producer.send(topic, b"run", b"before", PARTITIONS)
-            producer.send(topic, b"run", too_big, PARTITIONS)
+            producer.send(missing, b"run", b"lost", PARTITIONS)  # refused by the broker, later
             producer.send(topic, b"run", b"after", PARTITIONS)
             with pytest.raises(DeliveryError) as failure:
                 producer.flush(timeout=60)
-            producer.send(topic, b"run", b"later", PARTITIONS)  # the producer stays usable
+            producer.send(topic, b"run", b"later", PARTITIONS)  # reported once, then usable
             producer.flush(timeout=60)
             return str(failure.value)
         finally:
@@ -107,50 +137,9 @@ async def test_an_undeliverable_record_fails_flush_and_the_rest_arrive(
     assert [v for _, _, v in got] == [b"before", b"after", b"later"]
 
 
-async def test_the_switch_interval_is_lowered_while_a_producer_is_open(
-    kafka_bootstrap: str,
-) -> None:
-    """Lowered while a producer is open (other producers of this process may be open too, so
-    only the counting is checked around them); ``switch_interval=None`` takes no part."""
-
-    def lifecycle() -> tuple[float, int, int, int]:
-        users = producer_module._switch_interval._users
-        producer = BackgroundProducer(kafka_bootstrap, linger_ms=5)
-        try:
-            lowered = sys.getswitchinterval()
-            counted = producer_module._switch_interval._users
-        finally:
-            producer.close()
-        untouched = BackgroundProducer(kafka_bootstrap, linger_ms=5, switch_interval=None)
-        try:
-            not_counted = producer_module._switch_interval._users
-        finally:
-            untouched.close()
-        return (
-            lowered,
-            counted - users,
-            not_counted - users,
-            producer_module._switch_interval._users - users,
-        )
-
-    lowered, counted, not_counted, after = await asyncio.to_thread(lifecycle)
-    assert lowered <= SWITCH_INTERVAL
-    assert (counted, not_counted) == (1, 0)
-    assert after == 0  # closing gave its place back
-
-
-def test_the_last_producer_to_close_restores_the_switch_interval() -> None:
-    before = sys.getswitchinterval()
-    shared = producer_module._SwitchInterval()
-    try:
-        sys.setswitchinterval(0.005)
-        shared.acquire(SWITCH_INTERVAL)
-        seen = [sys.getswitchinterval()]
-        shared.acquire(SWITCH_INTERVAL)
-        shared.release()
-        seen.append(sys.getswitchinterval())
-        shared.release()
-        seen.append(sys.getswitchinterval())
-    finally:
-        sys.setswitchinterval(before)
-    assert seen == [SWITCH_INTERVAL, SWITCH_INTERVAL, 0.005]
+def test_without_a_broker_the_producer_fails_at_once() -> None:
+    with socket.socket() as unused:  # a loopback port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{unused.getsockname()[1]}"
+    with pytest.raises(DeliveryError, match=f"no Kafka broker at {address}"):
+        BackgroundProducer(address, connect_timeout=1.0)
