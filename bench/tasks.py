@@ -19,8 +19,20 @@ Ready = Callable[[], None]
 
 def _client(url: str) -> Any:
     from mlflow import MlflowClient
+    from mlflow.utils import request_utils
 
+    # Fresh connections for every task. The pool's processes outlive the phases, and mlflow keeps
+    # one HTTP session per process: a connection left idle since an earlier phase can be closed
+    # by the server (uvicorn's keep-alive is 5 s) just as it is reused, and with retries off that
+    # is a failed request (seen once, against mlflow-sqlite-w1, in the CI smoke run).
+    request_utils._cached_get_request_session.cache_clear()
     return MlflowClient(tracking_uri=url)
+
+
+def _error(err: Exception) -> str:
+    """A failed request as recorded: its start and its end, where requests puts the cause."""
+    text = repr(err)
+    return text if len(text) <= 400 else f"{text[:200]} ... {text[-200:]}"
 
 
 def _done(cpu_start: float) -> dict[str, float]:
@@ -56,7 +68,7 @@ def log_batch(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
         try:
             client.log_batch(run_id, metrics=batch)
         except Exception as err:
-            errors.append(repr(err)[:300])
+            errors.append(_error(err))
             continue
         latencies.append(time.monotonic() - started)
         last_step = max(last_step, steps[-1])
@@ -90,7 +102,7 @@ def _measure(
         try:
             result = call(i)
         except Exception as err:
-            errors.append(repr(err)[:300])
+            errors.append(_error(err))
             continue
         latencies.append(time.monotonic() - started)
         problem = check(result) if check else None
@@ -174,7 +186,7 @@ def registry_writes(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
             client.transition_model_version_stage(name, version, "Staging")
             latencies["transition"].append(time.monotonic() - started)
         except Exception as err:
-            errors.append(repr(err)[:300])
+            errors.append(_error(err))
     return {"latencies": latencies, "errors": errors, **_done(cpu)}
 
 
