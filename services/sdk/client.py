@@ -35,7 +35,7 @@ from schemas import (
     encode,
     new_event,
 )
-from services.sdk.producer import BackgroundProducer
+from services.sdk.producer import EventProducer, ProducerSettings
 
 
 class LedgerflowError(RuntimeError):
@@ -52,11 +52,7 @@ class LedgerflowClient:
         tracking_uri: str,
         *,
         bootstrap_servers: str | None = None,
-        linger_ms: int = 20,
-        compression: str | None = "snappy",
-        max_in_flight: int = 2000,
-        max_buffer_kbytes: int = 128 * 1024,
-        connect_timeout: float = 60.0,
+        producer: ProducerSettings | None = None,
         user: str | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri.rstrip("/")
@@ -73,14 +69,7 @@ class LedgerflowClient:
         self.data_partitions: int = info["data_partitions"]
         self.actor = Actor(name=user or getpass.getuser(), kind="self_reported")
         try:
-            self._producer = BackgroundProducer(
-                bootstrap_servers or info["bootstrap_servers"],
-                linger_ms=linger_ms,
-                compression=compression,
-                max_in_flight=max_in_flight,
-                max_buffer_kbytes=max_buffer_kbytes,
-                connect_timeout=connect_timeout,
-            )
+            self._producer = EventProducer(bootstrap_servers or info["bootstrap_servers"], producer)
         except BaseException:
             self._http.close()
             raise

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -33,18 +34,27 @@ BACKPRESSURE_POLL_S = 0.05
 """How long `send` waits for deliveries at a time while the queue is full."""
 
 
-class BackgroundProducer:
-    def __init__(
-        self,
-        bootstrap_servers: str,
-        *,
-        linger_ms: int = 20,
-        compression: str | None = "snappy",
-        max_in_flight: int = 2000,
-        max_buffer_kbytes: int = 128 * 1024,
-        max_batch_bytes: int = 1024 * 1024,
-        connect_timeout: float = 60.0,
-    ) -> None:
+@dataclass(frozen=True)
+class ProducerSettings:
+    """How the SDK's producer batches and bounds what it holds."""
+
+    linger_ms: int = 20
+    """How long a record waits for others to share its batch."""
+    compression: str | None = "snappy"
+    """``snappy``, ``lz4``, ``zstd``, ``gzip`` or None."""
+    max_in_flight: int = 2000
+    """Records queued or unacknowledged before `send` blocks (backpressure)."""
+    max_buffer_kbytes: int = 128 * 1024
+    """The same bound in kilobytes of record data."""
+    max_batch_bytes: int = 1024 * 1024
+    """The largest batch of records sent to one partition in one request."""
+    connect_timeout: float = 60.0
+    """Seconds to wait for a broker to answer when the producer is created."""
+
+
+class EventProducer:
+    def __init__(self, bootstrap_servers: str, settings: ProducerSettings | None = None) -> None:
+        settings = settings or ProducerSettings()
         self._errors: list[str] = []
         self._lock = threading.Lock()  # guards _errors (delivery reports come from any poller)
         self._producer = Producer(
@@ -52,19 +62,19 @@ class BackgroundProducer:
                 "bootstrap.servers": bootstrap_servers,
                 "enable.idempotence": True,
                 "acks": "all",
-                "linger.ms": linger_ms,
-                "compression.type": compression or "none",
-                "batch.size": max_batch_bytes,
+                "linger.ms": settings.linger_ms,
+                "compression.type": settings.compression or "none",
+                "batch.size": settings.max_batch_bytes,
                 "message.max.bytes": 8 * 1024 * 1024,
-                "queue.buffering.max.messages": max_in_flight,
-                "queue.buffering.max.kbytes": max_buffer_kbytes,
+                "queue.buffering.max.messages": settings.max_in_flight,
+                "queue.buffering.max.kbytes": settings.max_buffer_kbytes,
                 "client.id": "ledgerflow-sdk",
                 "logger": log,  # librdkafka's own log, served with the delivery reports
             }
         )
         try:
             # Fail now, not at the first flush, when no broker answers.
-            self._producer.list_topics(timeout=connect_timeout)
+            self._producer.list_topics(timeout=settings.connect_timeout)
         except KafkaException as err:
             self._producer.close()
             raise DeliveryError(f"no Kafka broker at {bootstrap_servers}: {err}") from None

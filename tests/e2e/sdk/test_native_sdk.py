@@ -12,7 +12,7 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
-from services.sdk import LedgerflowClient
+from services.sdk import LedgerflowClient, ProducerSettings
 from services.sdk.client import LedgerflowError
 from tests.e2e.deployments import cluster_deployment, embedded_deployment
 from tests.e2e.tracking.conftest import _database
@@ -43,7 +43,7 @@ def wait_for(condition, timeout: float = 60.0, what: str = "condition"):  # type
 def test_sdk_logs_straight_to_the_log(cluster: str) -> None:
     client = MlflowClient(cluster)
     experiment_id = client.create_experiment(f"sdk-{uuid.uuid4().hex[:8]}")
-    with LedgerflowClient(cluster, linger_ms=5) as lf:
+    with LedgerflowClient(cluster, producer=ProducerSettings(linger_ms=5)) as lf:
         run = lf.start_run(experiment_id, run_name="native", tags={"team": "infra"})
         run.log_params({"lr": 0.01, "layers": 4})
         for step in range(25_000):
@@ -69,7 +69,8 @@ def test_sdk_logs_straight_to_the_log(cluster: str) -> None:
 def test_rejections_are_queryable(cluster: str) -> None:
     client = MlflowClient(cluster)
     experiment_id = client.create_experiment(f"sdk-rej-{uuid.uuid4().hex[:8]}")
-    with LedgerflowClient(cluster, max_in_flight=2) as lf:  # tiny window: backpressure path
+    tiny_window = ProducerSettings(max_in_flight=2)  # the backpressure path
+    with LedgerflowClient(cluster, producer=tiny_window) as lf:
         run = lf.start_run(experiment_id)
         run.log_params({"lr": "0.1"})
         run.flush()

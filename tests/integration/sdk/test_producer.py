@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from services.log.base import partition_for
-from services.sdk.producer import BackgroundProducer, DeliveryError
+from services.sdk.producer import DeliveryError, EventProducer, ProducerSettings
 
 PARTITIONS = 3
 
@@ -45,8 +45,10 @@ async def read_back(bootstrap: str, topic: str, expect: int) -> list[tuple[int, 
     return got
 
 
-def produce(bootstrap: str, topic: str, sent: list[tuple[bytes, bytes]], **options: object) -> None:
-    producer = BackgroundProducer(bootstrap, linger_ms=5, **options)  # type: ignore[arg-type]
+def produce(
+    bootstrap: str, topic: str, sent: list[tuple[bytes, bytes]], settings: ProducerSettings
+) -> None:
+    producer = EventProducer(bootstrap, settings)
     try:
         for key, value in sent:
             producer.send(topic, key, value, PARTITIONS)
@@ -63,7 +65,11 @@ async def test_every_record_arrives_in_order_per_key(
     sent = [(f"run-{i % 5}".encode(), f"{i}:{'x' * (i % 300)}".encode()) for i in range(400)]
     # a window of 4 records: send() blocks on the slots while the queue drains in order
     await asyncio.to_thread(
-        produce, kafka_bootstrap, topic, sent, compression=compression, max_in_flight=4
+        produce,
+        kafka_bootstrap,
+        topic,
+        sent,
+        ProducerSettings(linger_ms=5, compression=compression, max_in_flight=4),
     )
     got = await read_back(kafka_bootstrap, topic, len(sent))
     assert len(got) == len(sent)
@@ -75,7 +81,9 @@ async def test_every_record_arrives_in_order_per_key(
 async def test_backpressure_window_of_one(kafka_bootstrap: str) -> None:
     topic = await new_topic(kafka_bootstrap)
     sent = [(b"run", str(i).encode()) for i in range(50)]
-    await asyncio.to_thread(produce, kafka_bootstrap, topic, sent, max_in_flight=1)
+    await asyncio.to_thread(
+        produce, kafka_bootstrap, topic, sent, ProducerSettings(linger_ms=5, max_in_flight=1)
+    )
     got = await read_back(kafka_bootstrap, topic, len(sent))
     assert [v for _, _, v in got] == [v for _, v in sent]
 
@@ -90,7 +98,7 @@ async def test_a_record_kafka_refuses_outright_raises_at_send_and_the_rest_arriv
     )
 
     def attempt() -> list[str]:
-        producer = BackgroundProducer(kafka_bootstrap, linger_ms=5)
+        producer = EventProducer(kafka_bootstrap, ProducerSettings(linger_ms=5))
         refused = []
         try:
             producer.send(topic, b"run", b"before", PARTITIONS)
@@ -118,7 +126,7 @@ async def test_an_undelivered_record_fails_the_next_flush_and_the_rest_arrive(
     missing = f"missing-{uuid.uuid4().hex[:10]}"  # the broker creates no topic on demand
 
     def attempt() -> str:
-        producer = BackgroundProducer(kafka_bootstrap, linger_ms=5)
+        producer = EventProducer(kafka_bootstrap, ProducerSettings(linger_ms=5))
         try:
             producer.send(topic, b"run", b"before", PARTITIONS)
             producer.send(missing, b"run", b"lost", PARTITIONS)  # refused by the broker, later
@@ -142,4 +150,4 @@ def test_without_a_broker_the_producer_fails_at_once() -> None:
         unused.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{unused.getsockname()[1]}"
     with pytest.raises(DeliveryError, match=f"no Kafka broker at {address}"):
-        BackgroundProducer(address, connect_timeout=1.0)
+        EventProducer(address, ProducerSettings(connect_timeout=1.0))
