@@ -623,15 +623,22 @@ def check_content_type(content_type: str | None) -> None:
         )
 
 
-async def read_request(request: Request, schema: RequestSchema) -> dict[str, Any]:
-    """Read, convert and check an MLflow API request; raises `MlflowError` like MLflow would."""
+async def request_fields(request: Request, schema: RequestSchema) -> dict[str, Any]:
+    """An MLflow API request's fields as sent (its query or its JSON body), before
+    `RequestSchema.read` converts and checks them; raises `MlflowError` for a body MLflow would
+    not read."""
     method = request.method
     params = request.query_params
     if params and method in ("GET", "HEAD"):
-        return schema.read(query_fields(params, schema))
+        return query_fields(params, schema)
     body = await request.body()
     if params and method not in ("POST", "PUT", "PATCH") and (not body or body.isspace()):
-        return schema.read(query_fields(params, schema))
+        return query_fields(params, schema)
     if method in ("POST", "PUT"):
         check_content_type(request.headers.get("content-type"))
-    return schema.read(decode_body(body))
+    return decode_body(body)
+
+
+async def read_request(request: Request, schema: RequestSchema) -> dict[str, Any]:
+    """Read, convert and check an MLflow API request; raises `MlflowError` like MLflow would."""
+    return schema.read(await request_fields(request, schema))

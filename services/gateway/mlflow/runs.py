@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -35,7 +36,7 @@ from services.gateway.mlflow import messages
 from services.gateway.mlflow.experiments import experiment_number, not_found
 from services.gateway.mlflow.names import random_run_name
 from services.gateway.mlflow.searching import paged_json_response, search_page
-from services.gateway.requests import read_request
+from services.gateway.requests import read_request, request_fields
 from services.gateway.responses import empty_response, json_response, raw_json_response
 from services.gateway.writes import Rephrase, events_for, node_of, submit, write
 from services.projector.verdict import Verdict
@@ -228,29 +229,61 @@ async def _require_active_run(request: Request, run_id: str) -> None:
         )
 
 
-async def log_batch(request: Request) -> Response:
-    body = await read_request(request, messages.LOG_BATCH)
+@dataclass(frozen=True)
+class CheckedBatch:
+    """A log-batch request, read and passed by every check MLflow's store makes."""
+
+    run_id: str
+    metrics: MetricsLogged | None
+    params: list[Param]
+    tags: list[Tag]
+
+
+async def read_log_batch(request: Request) -> CheckedBatch:
+    """Read and check a log-batch request; raises `MlflowError` as MLflow would."""
+    fields = await request_fields(request, messages.LOG_BATCH)
+    # Metrics as the mlflow client sends them are checked a column at a time; anything else
+    # takes the element-wise path, which words each error as MLflow does.
+    columns = validation.well_formed_metrics(fields.get("metrics"))
+    body = messages.LOG_BATCH.read(fields if columns is None else {**fields, "metrics": []})
     run_id = body["run_id"]
-    raw_metrics = body.get("metrics", [])
-    raw_params = body.get("params", [])
-    raw_tags = body.get("tags", [])
     checked_metrics, checked_params, checked_tags = validation.validate_log_batch(
-        run_id, raw_metrics, raw_params, raw_tags
+        run_id,
+        body.get("metrics", []),
+        body.get("params", []),
+        body.get("tags", []),
+        columns=columns,
     )
-    params = [Param(key=p["key"], value=p.get("value") or "") for p in checked_params]
-    tags = [Tag(key=t["key"], value=t.get("value") or "") for t in checked_tags]
-    if not (checked_metrics or params or tags):
+    metrics = None
+    if columns is not None:
+        metrics = MetricsLogged.from_columns(
+            run_id, columns.keys, columns.values, columns.timestamps, columns.steps
+        )
+    elif checked_metrics:
+        metrics = _metrics_event(run_id, checked_metrics)
+    return CheckedBatch(
+        run_id=run_id,
+        metrics=metrics,
+        params=[Param(key=p["key"], value=p.get("value") or "") for p in checked_params],
+        tags=[Tag(key=t["key"], value=t.get("value") or "") for t in checked_tags],
+    )
+
+
+async def log_batch(request: Request) -> Response:
+    batch = await read_log_batch(request)
+    run_id = batch.run_id
+    if not (batch.metrics or batch.params or batch.tags):
         await _require_active_run(request, run_id)
         return empty_response()
-    if params:
+    if batch.params:
         # Params first and alone: a refused param must leave the batch's metrics and tags
         # unlogged, as MLflow's store does.
-        await write(request, ParamsLogged(run_id=run_id, params=params))
+        await write(request, ParamsLogged(run_id=run_id, params=batch.params))
     payloads: list[Payload] = []
-    if checked_metrics:
-        payloads.append(_metrics_event(run_id, checked_metrics))
-    if tags:
-        payloads.append(RunTagsSet(run_id=run_id, tags=tags))
+    if batch.metrics:
+        payloads.append(batch.metrics)
+    if batch.tags:
+        payloads.append(RunTagsSet(run_id=run_id, tags=batch.tags))
     if payloads:
         await submit(request, events_for(request, payloads))
     return empty_response()
