@@ -195,7 +195,7 @@ def _sdk_rows(workloads: dict[str, Any], references: list[str]) -> list[Row]:
         row = Row(
             "sdk_ingest",
             int(clients),
-            "points/s end to end",
+            "end-to-end points/s",
             "points/s",
             True,
             values,

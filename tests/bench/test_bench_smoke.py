@@ -75,7 +75,7 @@ def test_quick_benchmark_writes_every_result(tmp_path: Path) -> None:
 
     measures = {(row["workload"], row["measure"]) for row in results["comparison"]}
     assert ("log_batch", "points/s") in measures
-    assert ("sdk_ingest", "points/s end to end") in measures
+    assert ("sdk_ingest", "end-to-end points/s") in measures
     assert any(row["target"] for row in results["comparison"])
 
     table = (output / "results.md").read_text()
