@@ -272,7 +272,7 @@ async def read_log_batch(request: Request) -> CheckedBatch:
 async def log_batch(request: Request) -> Response:
     batch = await read_log_batch(request)
     run_id = batch.run_id
-    if not (batch.metrics or batch.params or batch.tags):
+    if batch.metrics is None and not batch.params and not batch.tags:
         await _require_active_run(request, run_id)
         return empty_response()
     if batch.params:
@@ -280,7 +280,7 @@ async def log_batch(request: Request) -> Response:
         # unlogged, as MLflow's store does.
         await write(request, ParamsLogged(run_id=run_id, params=batch.params))
     payloads: list[Payload] = []
-    if batch.metrics:
+    if batch.metrics is not None:
         payloads.append(batch.metrics)
     if batch.tags:
         payloads.append(RunTagsSet(run_id=run_id, tags=batch.tags))
