@@ -32,11 +32,11 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from services.gateway.errors import MlflowError
-from services.gateway.validation import invalid_value, missing_value
+from services.gateway.validation import INT64_MAX, INT64_MIN, invalid_value, missing_value
 
 _API_DOCS = " See the API docs for more information about request parameters."
 _BOM = b"\xef\xbb\xbf"
-_INT64 = (-(2**63), 2**63 - 1)
+_INT64 = (INT64_MIN, INT64_MAX)
 _INT32 = (-(2**31), 2**31 - 1)
 # An enum name protobuf does not know: ignored, as MLflow ignores it.
 _ABSENT: Any = object()

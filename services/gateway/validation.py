@@ -363,7 +363,7 @@ class MetricColumns:
     steps: list[int]
 
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # a proto int64 field's range
 _CLIENT_METRIC_FIELDS = 4  # key, value, timestamp and step: what the mlflow client sends
 
 
@@ -394,9 +394,9 @@ def well_formed_metrics(metrics: Any) -> MetricColumns | None:
         or set(map(type, steps)) != {int}
     ):
         return None  # bool is not int here: `type`, not isinstance
-    if min(timestamps) < 0 or max(timestamps) > _INT64_MAX:
+    if min(timestamps) < 0 or max(timestamps) > INT64_MAX:
         return None
-    if min(steps) < _INT64_MIN or max(steps) > _INT64_MAX:
+    if min(steps) < INT64_MIN or max(steps) > INT64_MAX:
         return None
     for key in set(keys):
         if not key or len(key) > MAX_ENTITY_KEY_LENGTH or _name_problem(key) is not None:
