@@ -38,8 +38,9 @@ JIT_OPTIONS = ("-XX:TieredStopAtLevel=1",)
 # concurrent mark cycle for nearly every one until G1 had grown the heap, which cost it ~0.5
 # CPU-s more in the first million SDK points than in the next (1.0 against 0.26 CPU-s), and the
 # first SDK phase ran at 485,000 points/s against 710,000 for the second. With these options no
-# allocation is humongous (a region holds objects up to 2 MB) and the first phase ran at 676,000,
-# the broker using 0.35 CPU-s.
+# allocation is humongous (a region holds objects up to 2 MB); in three runs the first phase ran
+# at 548,500-676,000 points/s, the broker using 0.35-0.55 CPU-s (some first-phase cost remains
+# in every process: docs/benchmarks/profile-notes.md).
 HEAP_OPTIONS = ("-Xms768m", "-Xmx768m", "-XX:+UseG1GC", "-XX:G1HeapRegionSize=4m")
 
 
