@@ -12,7 +12,7 @@ help:
 	@echo "make run    - install and start 'ledgerflow server' (embedded default, http://127.0.0.1:5000)"
 	@echo "make test   - install test dependencies, provision Kafka/PostgreSQL/S3 and run the suite"
 	@echo "make lint   - ruff (lint + format check) and mypy"
-	@echo "make bench  - side-by-side benchmark against mlflow server (~20 min; docs/benchmarks/)"
+	@echo "make bench  - side-by-side benchmark against mlflow server (~40 min; docs/benchmarks/)"
 	@echo "make schemas - re-export the event JSON Schemas into schemas/json/"
 
 $(BIN)/python:

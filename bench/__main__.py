@@ -1,6 +1,6 @@
 """`python -m bench`: the side-by-side benchmark of ledgerflow and the reference mlflow server.
 
-python -m bench                 # full sizes (about 15-20 minutes on 2 cores), docs/benchmarks/
+python -m bench                 # full sizes, 3 repetitions (~40 min on 2 cores), docs/benchmarks/
 python -m bench --quick --output /tmp/bench   # the tiny smoke version (CI)
 """
 
@@ -44,6 +44,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--seconds", type=float, help="override every phase's deadline (seconds per phase)"
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        help="how many times each phase runs, the median one shown (full: 3, --quick: 2)",
+    )
     parser.add_argument("--workdir", type=Path, help="keep servers' data and logs here")
     parser.add_argument(
         "--from-json",
@@ -66,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
         else DEFAULT_SERVERS
     )
     unknown = [n for n in names if n not in ALL_SERVERS]
+    if args.repeats is not None and args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     if unknown:
         parser.error(f"unknown server(s): {', '.join(unknown)}")
     if not any(n.startswith("mlflow-") for n in names) or not any(
@@ -78,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     run(
         output=args.output,
-        sizes=scaled(QUICK if args.quick else FULL, args.seconds),
+        sizes=scaled(QUICK if args.quick else FULL, args.seconds, args.repeats),
         server_names=names,
         mode="quick" if args.quick else "full",
         command="python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.repetitions import each_repetition
 from bench.targets import PRIMARY, Row
 
 WORKLOAD_TITLES = {
@@ -52,6 +53,25 @@ def _ceiling(row: Row) -> str:
     return _ratio(row.ceiling) if row.ceiling else ""  # blank, not "-": most rows have none
 
 
+def _per_repetition(row: Row) -> str:
+    return ", ".join(_ratio(ratio) for ratio in row.per_repetition)
+
+
+def repetitions_text(results: dict[str, Any]) -> str:
+    """How the repetitions of each phase were run and which one the tables show."""
+    repeats = int(results["settings"].get("repeats", 1))
+    if repeats < 2:
+        return "Each phase ran once."
+    return (
+        f"Each phase ran {repeats} times, the servers taking turns within each repetition. "
+        "Every figure is from the repetition with the median of its workload's primary measure "
+        "(points/s for log_batch and the SDK, ops/s for registry writes, latency p50 otherwise; "
+        "the worse middle one of an even count). *Per repetition* gives ledgerflow's ratio in "
+        "each repetition, in the order they ran, against the best reference of the same "
+        "repetition."
+    )
+
+
 def _met(met: bool | None) -> str:
     return {True: "met", False: "**missed**", None: ""}[met]
 
@@ -84,14 +104,25 @@ def markdown(results: dict[str, Any], rows: list[Row]) -> str:
         "client processes (multiprocessing spawn). *Ratio* is ledgerflow cluster against the "
         "best reference server for that row (the fastest of all mlflow configurations measured), "
         "always as \"times better\": throughput ÷ the reference's, or the reference's latency ÷ "
-        "ours. Targets are issue #7's. " + CEILING_TEXT,
+        "ours. Targets are issue #7's. " + CEILING_TEXT + " " + repetitions_text(results),
         "",
     ]
-    header = ["Workload", "Clients", "Measure", *ours, *refs, "Ratio", "Ceiling", "Target", "Met"]
+    header = [
+        "Workload",
+        "Clients",
+        "Measure",
+        *ours,
+        *refs,
+        "Ratio",
+        "Ceiling",
+        "Per repetition",
+        "Target",
+        "Met",
+    ]
     if len(ours) > 1:
         header.insert(header.index("Ratio") + 1, f"Ratio ({ours[1]})")
     lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "|".join(["---"] * 3 + ["---:"] * (len(header) - 5) + ["---"] * 2) + "|")
+    lines.append("|" + "|".join(["---"] * 3 + ["---:"] * (len(header) - 6) + ["---"] * 3) + "|")
     for row in rows:
         cells = [
             _title(row),
@@ -102,7 +133,7 @@ def markdown(results: dict[str, Any], rows: list[Row]) -> str:
         ]
         if len(ours) > 1:
             cells.append(_ratio(row.ratios.get(ours[1])))
-        cells += [_ceiling(row), row.target, _met(row.met)]
+        cells += [_ceiling(row), _per_repetition(row), row.target, _met(row.met)]
         lines.append("| " + " | ".join(cells) + " |")
     judged = [r for r in rows if r.met is not None]
     lines += [
@@ -181,7 +212,8 @@ def _cpu_section(results: dict[str, Any]) -> list[str]:
         f"against the phase's wall time; the machine has {cores} cores, so at most "
         f"{cores} x wall seconds to share, with other work on the machine too (load average "
         "per phase in the JSON). `server` is mlflow's uvicorn parent and workers; `postgres` is "
-        "the shared PostgreSQL server (all its backends).",
+        "the shared PostgreSQL server (all its backends). Where a phase ran more than once, the "
+        "row is its median repetition (the one in the table above); the JSON has every one.",
         "",
         "| Workload | Clients | Server | Wall s | " + " | ".join(CPU_ROLES) + " |",
         "|---|---:|---|---:|" + "---:|" * len(CPU_ROLES),
@@ -206,24 +238,25 @@ def _problems(results: dict[str, Any]) -> list[str]:
     lines = []
     for workload, per_server in results["workloads"].items():
         for server, per_count in per_server.items():
-            for clients, result in per_count.items():
-                if "error" in result:
-                    lines.append(
-                        f"- {workload} / {server} / {clients} clients: phase failed: "
-                        f"{result['error'][:300]}"
-                    )
-                errors = result.get("errors") or []
-                if errors:
-                    lines.append(
-                        f"- {workload} / {server} / {clients} clients: {len(errors)} failed "
-                        f"request(s), first: {errors[0][:200]}"
-                    )
-                verified = result.get("verified")
-                if verified and not verified.get("ok"):
-                    lines.append(
-                        f"- {workload} / {server} / {clients} clients: read back "
-                        f"{verified['found_points']} of {verified['expected_points']} points"
-                    )
+            for clients, phase in per_count.items():
+                repetitions = each_repetition(phase)
+                for index, result in enumerate(repetitions):
+                    where = f"- {workload} / {server} / {clients} clients"
+                    if len(repetitions) > 1:
+                        where += f" / repetition {index + 1}"
+                    if "error" in result:
+                        lines.append(f"{where}: phase failed: {result['error'][:300]}")
+                    errors = result.get("errors") or []
+                    if errors:
+                        lines.append(
+                            f"{where}: {len(errors)} failed request(s), first: {errors[0][:200]}"
+                        )
+                    verified = result.get("verified")
+                    if verified and not verified.get("ok"):
+                        lines.append(
+                            f"{where}: read back {verified['found_points']} of "
+                            f"{verified['expected_points']} points"
+                        )
     return lines
 
 
@@ -256,6 +289,9 @@ def write_chart(path: Path, rows: list[Row]) -> None:
         ax.text(after * 1.08, position, f"{ratio:,.1f}x", va="center", fontsize=8)
         if row.ceiling:
             ax.plot([row.ceiling], [position], marker="D", color="#616161", markersize=4)
+        spread = [r for r in row.per_repetition if r]
+        if spread:
+            ax.plot(spread, [position] * len(spread), "|", color="black", markersize=7)
         if minimum:
             ax.plot(
                 [minimum, minimum], [position - 0.4, position + 0.4], color="black", linewidth=2
@@ -265,7 +301,8 @@ def write_chart(path: Path, rows: list[Row]) -> None:
     ax.set_xlabel("times better than the best mlflow server (log scale; black tick = target)")
     ax.set_title(
         "ledgerflow (cluster) vs mlflow server 3.17.2, same machine, same run\n"
-        "green: target met, red: missed, grey: no target; grey diamond: client-bound ceiling",
+        "green: target met, red: missed, grey: no target; grey diamond: client-bound ceiling; "
+        "thin marks: each repetition",
         fontsize=10,
     )
     low = min([*ratios, 0.5]) * 0.7
@@ -305,9 +342,9 @@ def summary(results: dict[str, Any], rows: list[Row]) -> str:
         f"commit {results['versions'].get('git_commit') or '-'}). Reference: the best of "
         f"{', '.join(n for n, s in results['servers'].items() if s['reference'])} in the same run.",
         "",
-        "| Workload | Clients | Measure | ledgerflow | best reference | Ratio | Ceiling | Target "
-        "| Met |",
-        "|---|---:|---|---:|---:|---:|---:|---|---|",
+        "| Workload | Clients | Measure | ledgerflow | best reference | Ratio | Ceiling "
+        "| Per repetition | Target | Met |",
+        "|---|---:|---|---:|---:|---:|---:|---|---|---|",
     ]
     for row in rows:
         if not row.target:
@@ -326,13 +363,14 @@ def summary(results: dict[str, Any], rows: list[Row]) -> str:
                     _number(reference, row.unit),
                     _ratio(row.ratios.get(PRIMARY)),
                     _ceiling(row),
+                    _per_repetition(row),
                     row.target,
                     _met(row.met),
                 ]
             )
             + " |"
         )
-    lines += ["", CEILING_TEXT]
+    lines += ["", CEILING_TEXT + " " + repetitions_text(results)]
     return "\n".join(lines)
 
 

@@ -3,7 +3,8 @@
 Every phase is bounded twice: a count per client and a deadline (checked before each request,
 so a phase lasts at most its deadline plus one request). The full sizes keep a run with the
 three required servers (ledgerflow cluster, mlflow SQLite, mlflow PostgreSQL) plus the two
-`--workers 1` reference variants under about 20 minutes on a 2-core machine.
+`--workers 1` reference variants, each phase three times, at about 40 minutes on a 2-core
+machine.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class Sizes:
     sdk_seconds: float = 20.0
     # how long a phase may wait for its writes to become queryable
     queryable_timeout: float = 180.0
+    # how many times each phase runs (the median one is shown; bench/repetitions.py)
+    repeats: int = 3
 
     def client_counts(self) -> list[int]:
         return sorted(
@@ -85,11 +88,15 @@ QUICK = Sizes(
     sdk_points=5000,
     sdk_seconds=5.0,
     queryable_timeout=60.0,
+    repeats=2,
 )
 
 
-def scaled(sizes: Sizes, seconds: float | None) -> Sizes:
-    """The same sizes with every phase's deadline set to `seconds` (a CLI override)."""
+def scaled(sizes: Sizes, seconds: float | None, repeats: int | None = None) -> Sizes:
+    """The same sizes with every phase's deadline set to `seconds` and `repeats` repetitions
+    of each phase (CLI overrides; None keeps what `sizes` has)."""
+    if repeats is not None:
+        sizes = replace(sizes, repeats=repeats)
     if seconds is None:
         return sizes
     return replace(

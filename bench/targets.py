@@ -14,12 +14,19 @@ instantly would still see at most ``min(N, cores)`` ÷ (client CPU per unit) uni
 and requests no faster, on average, than client CPU per request times ``max(1, N / cores)``.
 A target above its ceiling cannot be met by any server through this client here; one below it
 is not excluded by the client, and what stands between is the server's own path.
+
+Each phase ran ``repeats`` times (bench/repetitions.py). A row's values and ratio are those of
+the median repetitions; a row with a target also lists ledgerflow's ratio in every repetition
+against the best reference of the same repetition (they ran next to each other in time).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from itertools import zip_longest
 from typing import Any
+
+from bench.repetitions import each_repetition
 
 PRIMARY = "ledgerflow-cluster"
 SDK_POINTS_PER_S = 200_000
@@ -40,6 +47,7 @@ class Row:
     target: str = ""
     met: bool | None = None
     ceiling: float | None = None
+    per_repetition: list[float | None] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -110,11 +118,39 @@ def build_rows(results: dict[str, Any], servers: dict[str, dict[str, Any]]) -> l
             if row.target:
                 phase = by_server.get(PRIMARY, {}).get(str(clients), {})
                 row.ceiling = client_ceiling(phase, key, clients, cores, ref_value)
+                row.per_repetition = per_repetition(
+                    _repeated(by_server, PRIMARY, clients, key),
+                    {r: _repeated(by_server, r, clients, key) for r in references},
+                    higher,
+                )
             rows.append(row)
     rows.extend(_latency_target_rows(workloads, references, ours))
     rows.extend(_sdk_rows(workloads, references))
     rows.extend(_memory_rows(workloads))
     return rows
+
+
+def _repeated(by_server: dict[str, Any], name: str, clients: int, key: str) -> list[float | None]:
+    """``key`` in every repetition of one server's phase (None where a repetition failed)."""
+    result = by_server.get(name, {}).get(str(clients))
+    if not result:
+        return []
+    return [None if "error" in r else r.get(key) for r in each_repetition(result)]
+
+
+def per_repetition(
+    ours: list[float | None], references: dict[str, list[float | None]], higher_is_better: bool
+) -> list[float | None]:
+    """Our ratio in each repetition against the best reference of the same repetition; empty
+    when the phase ran once (the row's ratio says it all)."""
+    if len(ours) < 2:
+        return []
+    ratios = []
+    for index, value in enumerate(ours):
+        present = {name: v[index] for name, v in references.items() if index < len(v)}
+        best = _best(present, higher_is_better)
+        ratios.append(_ratio(value, present[best] if best else None, higher_is_better))
+    return ratios
 
 
 def client_ceiling(
@@ -172,6 +208,11 @@ def _latency_target_rows(
     ref_value = values[reference] if reference else None
     row.ratios = {name: _ratio(values[name], ref_value, False) for name in ours}
     row.target = "p99 < reference p50"
+    row.per_repetition = per_repetition(
+        _repeated(by_server, PRIMARY, clients, "p99_ms"),
+        {r: _repeated(by_server, r, clients, "p50_ms") for r in references},
+        False,
+    )
     ratio = row.ratios.get(PRIMARY)
     row.met = None if ratio is None else ratio > 1.0
     return [row]
@@ -185,6 +226,16 @@ def _sdk_rows(workloads: dict[str, Any], references: list[str]) -> list[Row]:
         for result in ingest.get(name, {}).values():
             if (result.get("points_per_s") or 0) > best_value:
                 best_name, best_value = name, float(result["points_per_s"])
+    # the best reference log_batch of each repetition, at any client count
+    repeated = {
+        name: [
+            max((v for v in column if v is not None), default=None)
+            for column in zip_longest(
+                *(_repeated(ingest, name, int(c), "points_per_s") for c in ingest.get(name, {}))
+            )
+        ]
+        for name in references
+    }
     rows = []
     for clients, result in sorted(sdk.items(), key=lambda item: int(item[0])):
         value = result.get("points_per_s")
@@ -208,19 +259,26 @@ def _sdk_rows(workloads: dict[str, Any], references: list[str]) -> list[Row]:
             if value is None or ratio is None
             else value >= SDK_POINTS_PER_S and ratio >= SDK_RATIO
         )
+        row.per_repetition = per_repetition(
+            _repeated(workloads["sdk_ingest"], PRIMARY, int(clients), "points_per_s"),
+            repeated,
+            True,
+        )
         rows.append(row)
     return rows
 
 
 def _memory_rows(workloads: dict[str, Any]) -> list[Row]:
-    """Peak RSS of ledgerflow's processes over every ingest phase (log_batch and the SDK)."""
+    """Peak RSS of ledgerflow's processes over every ingest phase (log_batch and the SDK), in
+    every repetition."""
     peaks: dict[str, float] = {}
     for workload in ("log_batch", "sdk_ingest"):
         for result in workloads.get(workload, {}).get(PRIMARY, {}).values():
-            for role, mb in (result.get("peak_rss_mb") or {}).items():
-                if role not in ("gateway", "projector"):
-                    continue  # PostgreSQL and Kafka are shared infrastructure, not ledgerflow
-                peaks[role] = max(peaks.get(role, 0.0), float(mb))
+            for repetition in each_repetition(result):
+                for role, mb in (repetition.get("peak_rss_mb") or {}).items():
+                    if role not in ("gateway", "projector"):
+                        continue  # PostgreSQL and Kafka are shared infrastructure
+                    peaks[role] = max(peaks.get(role, 0.0), float(mb))
     rows = []
     for role, peak in sorted(peaks.items()):
         rows.append(

@@ -19,6 +19,7 @@ from mlflow.entities import Metric
 
 from bench import tasks
 from bench.clients import ClientPool, Phase
+from bench.repetitions import PRIMARY_MEASURE, representative
 from bench.resources import ResourceSampler, sampling
 from bench.servers import Server
 from bench.sizes import Sizes
@@ -83,25 +84,38 @@ class Workloads:
 
     def each_phase(
         self,
+        workload: str,
         counts: tuple[int, ...],
         servers: list[Server],
         measure: Callable[[Server, int], Result],
     ) -> dict[str, dict[str, Result]]:
-        """Run `measure` for every client count and server (workload-major); a failed phase is
-        recorded with its error and the benchmark goes on."""
+        """Run `measure` `sizes.repeats` times for every client count and server (workload-major,
+        each repetition going through every server before the next), and keep the median
+        repetition of each by the workload's primary measure (bench/repetitions.py). A failed
+        phase is recorded with its error and the benchmark goes on."""
+        repeats = max(1, self.sizes.repeats)
         out: dict[str, dict[str, Result]] = {s.name: {} for s in servers}
         for clients in counts:
+            measured: dict[str, list[Result]] = {s.name: [] for s in servers}
+            for repetition in range(repeats):
+                for server in servers:
+                    label = f"{server.name} x{clients}"
+                    if repeats > 1:
+                        label += f" ({repetition + 1}/{repeats})"
+                    print(f"  {label} ...", flush=True)
+                    try:
+                        result = measure(server, clients)
+                    except Exception as err:
+                        error = f"{type(err).__name__}: {err}"[:2000]
+                        result = {"clients": clients, "error": error}
+                        print(f"  {label} FAILED: {result['error'][:300]}", flush=True)
+                    else:
+                        print(f"  {label}: {_headline(result)}", flush=True)
+                    measured[server.name].append(result)
             for server in servers:
-                label = f"{server.name} x{clients}"
-                print(f"  {label} ...", flush=True)
-                try:
-                    result = measure(server, clients)
-                except Exception as err:
-                    result = {"clients": clients, "error": f"{type(err).__name__}: {err}"[:2000]}
-                    print(f"  {label} FAILED: {result['error'][:300]}", flush=True)
-                else:
-                    print(f"  {label}: {_headline(result)}", flush=True)
-                out[server.name][str(clients)] = result
+                out[server.name][str(clients)] = representative(
+                    measured[server.name], PRIMARY_MEASURE[workload]
+                )
         return out
 
     def wait_queryable(self, server: Server, runs: list[Result]) -> float:
@@ -181,7 +195,7 @@ class Workloads:
                 "verified": self.verify_counts(server, phase.results),
             }
 
-        return self.each_phase(s.ingest_clients, self.servers, measure)
+        return self.each_phase("log_batch", s.ingest_clients, self.servers, measure)
 
     # ---- 2. single log_metric
 
@@ -207,7 +221,7 @@ class Workloads:
                 **_resources(rss, phase),
             }
 
-        return self.each_phase(s.log_metric_clients, self.servers, measure)
+        return self.each_phase("log_metric", s.log_metric_clients, self.servers, measure)
 
     # ---- 3. get_metric_history
 
@@ -261,7 +275,7 @@ class Workloads:
                 **_resources(rss, phase),
             }
 
-        return self.each_phase(s.history_clients, self.servers, measure)
+        return self.each_phase("get_metric_history", s.history_clients, self.servers, measure)
 
     # ---- 4. search_runs
 
@@ -314,7 +328,7 @@ class Workloads:
                 **_resources(rss, phase),
             }
 
-        return self.each_phase(s.search_clients, self.servers, measure)
+        return self.each_phase("search_runs", s.search_clients, self.servers, measure)
 
     # ---- 5. registry writes
 
@@ -345,7 +359,7 @@ class Workloads:
                 **_resources(rss, phase),
             }
 
-        return self.each_phase(s.registry_clients, self.servers, measure)
+        return self.each_phase("registry_writes", s.registry_clients, self.servers, measure)
 
     # ---- native SDK ingest (ledgerflow with the Kafka log only)
 
@@ -377,7 +391,7 @@ class Workloads:
                 "verified": self.verify_counts(server, phase.results),
             }
 
-        return self.each_phase(s.sdk_producers, servers, measure)
+        return self.each_phase("sdk_ingest", s.sdk_producers, servers, measure)
 
 
 def _headline(result: Result) -> str:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from bench import report
+from bench.repetitions import each_repetition, representative
 from bench.targets import PRIMARY, build_rows, client_ceiling
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,3 +85,75 @@ def test_rows_with_a_ratio_target_carry_their_ceiling_into_both_tables() -> None
     )
     assert f"| {report._ratio(first.ceiling)} |" in line
     assert "| Ceiling |" in report.markdown(results, rows)
+
+
+def test_the_median_repetition_stands_for_the_phase() -> None:
+    runs = [{"points_per_s": 30.0}, {"points_per_s": 10.0}, {"points_per_s": 20.0}]
+    chosen = representative(runs, "points_per_s")
+    assert chosen["points_per_s"] == 20.0 and chosen["repetition"] == 2
+    assert chosen["repetitions"] == runs and each_repetition(chosen) == runs
+    # latency: lower is better, and of an even count the worse middle one is shown
+    waits = [{"p50_ms": 5.0}, {"p50_ms": 9.0}, {"p50_ms": 7.0}, {"p50_ms": 1.0}]
+    assert representative(waits, "p50_ms")["p50_ms"] == 7.0
+    assert representative(runs[:2], "points_per_s")["points_per_s"] == 10.0
+    # a failed repetition does not count; when all failed, the first stands for them
+    failed = {"clients": 1, "error": "TimeoutError: boom"}
+    assert representative([failed, *runs[:2]], "points_per_s")["points_per_s"] == 10.0
+    assert representative([failed, failed], "points_per_s")["error"] == failed["error"]
+    # measured once: as it was, without a list of one
+    assert representative(runs[:1], "points_per_s") == runs[0] == each_repetition(runs[0])[0]
+
+
+def _repeated_results() -> dict:  # type: ignore[type-arg]
+    def phase(key: str, values: list[float], **more: object) -> dict:  # type: ignore[type-arg]
+        runs = [{key: v, **more} for v in values]
+        return representative(runs, key)
+
+    rss = {"gateway": 80.0, "projector": 150.0}
+    return {
+        "started_at": "2026-11-27T21:00:00+00:00",
+        "mode": "full",
+        "versions": {"git_commit": "abc1234"},
+        "machine": {"cores": 2, "load_average_start": 1.0, "load_average_end": 2.0},
+        "settings": {"repeats": 3},
+        "servers": {PRIMARY: {"reference": False}, "ref": {"reference": True}},
+        "workloads": {
+            "log_batch": {
+                PRIMARY: {
+                    "16": representative(
+                        [
+                            {"points_per_s": 50_000.0, "peak_rss_mb": rss},
+                            {"points_per_s": 60_000.0, "peak_rss_mb": {"projector": 290.0}},
+                            {"points_per_s": 40_000.0, "peak_rss_mb": rss},
+                        ],
+                        "points_per_s",
+                    )
+                },
+                "ref": {
+                    "1": phase("points_per_s", [4_000.0, 9_000.0, 5_000.0]),
+                    "16": phase("points_per_s", [5_000.0, 6_000.0, 8_000.0]),
+                },
+            },
+            "sdk_ingest": {
+                PRIMARY: {"1": phase("points_per_s", [500_000.0, 450_000.0, 480_000.0])}
+            },
+        },
+    }
+
+
+def test_each_repetition_is_compared_with_the_references_of_the_same_repetition() -> None:
+    results = _repeated_results()
+    rows = build_rows(results, results["servers"])
+    batch = next(r for r in rows if r.workload == "log_batch" and r.target)
+    # medians: ours 50,000 against the reference's 6,000 (at 16 clients)
+    assert batch.ratios[PRIMARY] == round(50_000 / 6_000, 2)
+    assert batch.per_repetition == [10.0, 10.0, 5.0]
+    sdk = next(r for r in rows if r.workload == "sdk_ingest")
+    # the best reference log_batch of each repetition, at any client count: 5,000, 9,000, 8,000
+    assert sdk.per_repetition == [100.0, 50.0, 60.0]
+    # memory: the peak of every repetition counts, not only the median's
+    memory = {r.measure: r for r in rows if r.workload == "memory"}
+    assert memory["peak RSS projector (ingest)"].values[PRIMARY] == 290.0
+    table = report.summary(results, rows)
+    assert "| 10.0x, 10.0x, 5.0x |" in table and "| Per repetition |" in table
+    assert report.repetitions_text(results) in table
