@@ -68,7 +68,7 @@ def repetitions_text(results: dict[str, Any]) -> str:
         "(points/s for log_batch and the SDK, ops/s for registry writes, latency p50 otherwise; "
         "the worse middle one of an even count). *Per repetition* gives ledgerflow's ratio in "
         "each repetition, in the order they ran, against the best reference of the same "
-        "repetition."
+        "repetition (for the SDK, the best reference log_batch of the same repetition)."
     )
 
 
@@ -291,7 +291,7 @@ def write_chart(path: Path, rows: list[Row]) -> None:
             ax.plot([row.ceiling], [position], marker="D", color="#616161", markersize=4)
         spread = [r for r in row.per_repetition if r]
         if spread:
-            ax.plot(spread, [position] * len(spread), "|", color="black", markersize=7)
+            ax.plot(spread, [position] * len(spread), "|", color="#1565c0", markersize=6)
         if minimum:
             ax.plot(
                 [minimum, minimum], [position - 0.4, position + 0.4], color="black", linewidth=2
@@ -301,8 +301,8 @@ def write_chart(path: Path, rows: list[Row]) -> None:
     ax.set_xlabel("times better than the best mlflow server (log scale; black tick = target)")
     ax.set_title(
         "ledgerflow (cluster) vs mlflow server 3.17.2, same machine, same run\n"
-        "green: target met, red: missed, grey: no target; grey diamond: client-bound ceiling; "
-        "thin marks: each repetition",
+        "green: target met, red: missed, grey: no target\n"
+        "grey diamond: client-bound ceiling; short blue marks: each repetition's ratio",
         fontsize=10,
     )
     low = min([*ratios, 0.5]) * 0.7

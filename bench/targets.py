@@ -17,7 +17,8 @@ is not excluded by the client, and what stands between is the server's own path.
 
 Each phase ran ``repeats`` times (bench/repetitions.py). A row's values and ratio are those of
 the median repetitions; a row with a target also lists ledgerflow's ratio in every repetition
-against the best reference of the same repetition (they ran next to each other in time).
+against the best reference of the same repetition, which ran next to it in time (the SDK's
+against the best reference log_batch of the same repetition, which ran before it).
 """
 
 from __future__ import annotations
