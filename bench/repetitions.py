@@ -20,6 +20,10 @@ PRIMARY_MEASURE = {
     "search_runs": "p50_ms",
     "registry_writes": "ops_per_s",
     "sdk_ingest": "points_per_s",
+    "log_metric_http": "p50_ms",
+    "get_metric_history_http": "p50_ms",
+    "search_runs_http": "p50_ms",
+    "registry_writes_http": "ops_per_s",
 }
 
 

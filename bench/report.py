@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.repetitions import each_repetition
-from bench.targets import PRIMARY, Row
+from bench.targets import HTTP_WORKLOADS, PRIMARY, Row
 
 WORKLOAD_TITLES = {
     "log_batch": "log_batch (1,000 points)",
@@ -18,6 +18,10 @@ WORKLOAD_TITLES = {
     "registry_writes": "registry writes",
     "sdk_ingest": "native SDK ingest",
     "memory": "memory",
+    "log_metric_http": "log_metric, plain HTTP",
+    "get_metric_history_http": "get_metric_history, plain HTTP",
+    "search_runs_http": "search_runs, plain HTTP",
+    "registry_writes_http": "registry writes, plain HTTP",
 }
 
 
@@ -46,6 +50,14 @@ CEILING_TEXT = (
     "(client CPU per unit) per second, and no request faster on average than its client CPU "
     "x max(1, N ÷ cores). No server can meet a target above its ceiling through this client "
     "here."
+)
+
+
+HTTP_TEXT = (
+    "Rows marked *plain HTTP* send the same requests without the mlflow client (the JSON it "
+    "would send, through one `requests` session, the answer decoded as JSON and checked), so "
+    "the client's own CPU per request is out of them and their ratio is the servers' own; "
+    "they carry no target."
 )
 
 
@@ -104,7 +116,12 @@ def markdown(results: dict[str, Any], rows: list[Row]) -> str:
         "client processes (multiprocessing spawn). *Ratio* is ledgerflow cluster against the "
         "best reference server for that row (the fastest of all mlflow configurations measured), "
         "always as \"times better\": throughput ÷ the reference's, or the reference's latency ÷ "
-        "ours. Targets are issue #7's. " + CEILING_TEXT + " " + repetitions_text(results),
+        "ours. Targets are issue #7's. "
+        + CEILING_TEXT
+        + " "
+        + HTTP_TEXT
+        + " "
+        + repetitions_text(results),
         "",
     ]
     header = [
@@ -173,6 +190,12 @@ def markdown(results: dict[str, Any], rows: list[Row]) -> str:
         "- **registry writes**: each client process registers its own model, then repeats "
         "create_model_version, set_registered_model_alias, transition_model_version_stage "
         f"(3 ops) up to {sizes['registry_max_rounds']} times or {sizes['registry_seconds']} s.",
+        "- **plain HTTP** (log_metric, get_metric_history, search_runs, registry writes): the "
+        "requests of those workloads without the mlflow client, from "
+        f"{_processes(sizes.get('http_clients', []))}, up to the same counts or "
+        f"{sizes.get('http_seconds')} s; the history is read page by "
+        "page as the client does (`max_results` 25000), and the registry rounds are its three "
+        "writes only (the mlflow client also reads the model twice per round).",
         "- **native SDK ingest** (ledgerflow cluster only): `LedgerflowClient(url).start_run()`, "
         f"`run.log_metrics()` of {sizes['metric_keys']} keys per step, `run.flush()`; "
         f"{sizes['sdk_points']:,} points per phase split over the producers (or "
@@ -196,6 +219,14 @@ def markdown(results: dict[str, Any], rows: list[Row]) -> str:
         lines += ["", "## Errors and failed phases", "", *problems]
     lines += ["", "![ratios](chart.png)", ""]
     return "\n".join(lines)
+
+
+def _processes(counts: list[int]) -> str:
+    """ "1 client process", "1 and 4 client processes"."""
+    if not counts:
+        return "no client process"
+    listed = " and ".join(", ".join(str(c) for c in counts).rsplit(", ", 1))
+    return f"{listed} client process" + ("" if counts == [1] else "es")
 
 
 CPU_ROLES = ("clients", "gateway", "server", "projector", "postgres", "kafka")
@@ -334,7 +365,8 @@ README_END = "<!-- bench:end -->"
 
 
 def summary(results: dict[str, Any], rows: list[Row]) -> str:
-    """The rows that carry a target, as a short table for the README."""
+    """The rows that carry a target, then the plain-HTTP rows, as a short table for the
+    README."""
     lines = [
         f"`make bench` of {results['started_at'][:10]} ({results['mode']} sizes; "
         f"{results['machine']['cores']} cores, load average "
@@ -346,9 +378,8 @@ def summary(results: dict[str, Any], rows: list[Row]) -> str:
         "| Per repetition | Target | Met |",
         "|---|---:|---|---:|---:|---:|---:|---|---|---|",
     ]
-    for row in rows:
-        if not row.target:
-            continue
+    shown = [r for r in rows if r.target] + [r for r in rows if r.workload in HTTP_WORKLOADS]
+    for row in shown:
         reference = row.values.get(row.reference) if row.reference else None
         lines.append(
             "| "
@@ -370,7 +401,10 @@ def summary(results: dict[str, Any], rows: list[Row]) -> str:
             )
             + " |"
         )
-    lines += ["", CEILING_TEXT + " " + repetitions_text(results)]
+    text = CEILING_TEXT
+    if any(r.workload in HTTP_WORKLOADS for r in rows):
+        text += " " + HTTP_TEXT
+    lines += ["", text + " " + repetitions_text(results)]
     return "\n".join(lines)
 
 

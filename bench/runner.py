@@ -21,7 +21,7 @@ from bench import report
 from bench.clients import ClientPool
 from bench.servers import ROOT, running_servers
 from bench.sizes import Sizes
-from bench.targets import build_rows
+from bench.targets import HTTP_WORKLOADS, build_rows
 from bench.workloads import WORKLOADS, Workloads
 
 
@@ -91,7 +91,7 @@ def run(
                 workloads = Workloads(pool, servers, sizes)
                 print(f"warm-up ({_elapsed(started)}):", flush=True)
                 workloads.warm_up()
-                order = [WORKLOADS[0], "sdk_ingest", *WORKLOADS[1:]]
+                order = [WORKLOADS[0], "sdk_ingest", *WORKLOADS[1:], *HTTP_WORKLOADS]
                 for name in order:
                     if name == "sdk_ingest" and not any(
                         s.name == "ledgerflow-cluster" for s in servers

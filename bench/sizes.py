@@ -39,6 +39,10 @@ class Sizes:
     registry_clients: tuple[int, ...] = (1, 4)
     registry_max_rounds: int = 300
     registry_seconds: float = 8.0
+    # the same requests over plain HTTP, without the mlflow client (no target): log_metric,
+    # get_metric_history, search_runs and registry writes, each with its workload's counts
+    http_clients: tuple[int, ...] = (1,)
+    http_seconds: float = 4.0
     # native SDK ingest (ledgerflow cluster only), points per phase split over the producers
     sdk_producers: tuple[int, ...] = (1, 4)
     sdk_points: int = 1_000_000
@@ -56,6 +60,7 @@ class Sizes:
                 *self.history_clients,
                 *self.search_clients,
                 *self.registry_clients,
+                *self.http_clients,
                 *self.sdk_producers,
             }
         )
@@ -84,6 +89,7 @@ QUICK = Sizes(
     registry_clients=(1,),
     registry_max_rounds=2,
     registry_seconds=2.0,
+    http_seconds=2.0,
     sdk_producers=(1,),
     sdk_points=5000,
     sdk_seconds=5.0,
@@ -106,5 +112,6 @@ def scaled(sizes: Sizes, seconds: float | None, repeats: int | None = None) -> S
         history_seconds=seconds,
         search_seconds=seconds,
         registry_seconds=seconds,
+        http_seconds=seconds,
         sdk_seconds=max(seconds, sizes.sdk_seconds),
     )

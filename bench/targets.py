@@ -68,7 +68,21 @@ MEASURES = [
     ("search_runs", "p99_ms", "latency p99", "ms", False),
     ("registry_writes", "ops_per_s", "ops/s", "ops/s", True),
     ("registry_writes", "p50_ms", "latency p50", "ms", False),
+    ("log_metric_http", "p50_ms", "latency p50", "ms", False),
+    ("get_metric_history_http", "p50_ms", "latency p50", "ms", False),
+    ("search_runs_http", "p50_ms", "latency p50", "ms", False),
+    ("registry_writes_http", "ops_per_s", "ops/s", "ops/s", True),
 ]
+
+# The same requests over plain HTTP, without the mlflow client (bench/tasks.py), in the order
+# they run: no target, but their ratios are the servers' own, so they get a ratio per
+# repetition as the targeted rows do.
+HTTP_WORKLOADS = (
+    "log_metric_http",
+    "get_metric_history_http",
+    "search_runs_http",
+    "registry_writes_http",
+)
 
 # a throughput's result key -> the count it divides by the phase's seconds
 UNITS = {"points_per_s": "points", "calls_per_s": "calls", "ops_per_s": "ops"}
@@ -119,6 +133,7 @@ def build_rows(results: dict[str, Any], servers: dict[str, dict[str, Any]]) -> l
             if row.target:
                 phase = by_server.get(PRIMARY, {}).get(str(clients), {})
                 row.ceiling = client_ceiling(phase, key, clients, cores, ref_value)
+            if row.target or workload in HTTP_WORKLOADS:
                 row.per_repetition = per_repetition(
                     _repeated(by_server, PRIMARY, clients, key),
                     {r: _repeated(by_server, r, clients, key) for r in references},

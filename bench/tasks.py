@@ -1,6 +1,7 @@
 """What one client process does in each workload, through the real mlflow client (or the native
-SDK). Each function sets up untimed, calls `ready()`, then measures until its count or deadline
-is reached, and returns its raw latencies (seconds) and what it wrote.
+SDK, or the client's requests over plain HTTP). Each function sets up untimed, calls `ready()`,
+then measures until its count or deadline is reached, and returns its raw latencies (seconds)
+and what it wrote.
 
 Metric values equal their step, so a run's latest value of a key (max of step, timestamp, value)
 is its last step: the parent can tell from one `get_run` whether a run's last point is
@@ -264,3 +265,152 @@ def warm_up(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
         client.set_registered_model_alias(name, "warm", version.version)
         client.transition_model_version_stage(name, version.version, "Staging")
     return {"end": time.monotonic()}
+
+
+# ---- the same requests over plain HTTP, without the mlflow client
+#
+# What the mlflow client would send (the JSON of the REST contract), through one requests
+# session, with the response decoded as JSON and checked but not turned into mlflow entities:
+# the client's own CPU per request (protobuf messages, entities) is out of these phases, so
+# their ratios are the servers' own.
+
+
+class _Api:
+    """POST and GET of the tracking and registry REST API at one server, JSON in and out."""
+
+    def __init__(self, url: str) -> None:
+        import requests
+
+        self.base = f"{url}/api/2.0/mlflow"
+        self.session = requests.Session()
+
+    def _answer(self, response: Any) -> dict[str, Any]:
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
+        return dict(response.json())
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._answer(self.session.post(f"{self.base}/{path}", json=body, timeout=60))
+
+    def get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        return self._answer(self.session.get(f"{self.base}/{path}", params=params, timeout=60))
+
+
+def _new_run(api: _Api, experiment_id: str) -> str:
+    body = {"experiment_id": experiment_id, "start_time": int(time.time() * 1000)}
+    return str(api.post("runs/create", body)["run"]["info"]["run_id"])
+
+
+def log_metric_http(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    api = _Api(args["url"])
+    run_id = _new_run(api, args["experiment_id"])
+    now = int(time.time() * 1000)
+    ready()
+    cpu = time.process_time()
+    latencies, errors = _measure(
+        args["max_calls"],
+        args["seconds"],
+        lambda step: api.post(
+            "runs/log-metric",
+            {
+                "run_id": run_id,
+                "run_uuid": run_id,
+                "key": "loss",
+                "value": float(step),
+                "timestamp": now,
+                "step": step,
+            },
+        ),
+    )
+    return {"run_id": run_id, "latencies": latencies, "errors": errors, **_done(cpu)}
+
+
+def _history(api: _Api, run_id: str, key: str) -> list[Any]:
+    """Every point of one metric, page by page as the mlflow client asks for them."""
+    points: list[Any] = []
+    token = None
+    while True:
+        params = {"run_id": run_id, "run_uuid": run_id, "metric_key": key, "max_results": 25000}
+        if token:
+            params["page_token"] = token
+        page = api.get("metrics/get-history", params)
+        points.extend(page.get("metrics", []))
+        token = page.get("next_page_token")
+        if not token:
+            return points
+
+
+def get_metric_history_http(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    api = _Api(args["url"])
+    ready()
+    cpu = time.process_time()
+    latencies, errors = _measure(
+        args["max_requests"],
+        args["seconds"],
+        lambda _: _history(api, args["run_id"], args["key"]),
+        _count_is(args["expected"], "points"),
+    )
+    return {"latencies": latencies, "errors": errors, **_done(cpu)}
+
+
+def search_runs_http(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    api = _Api(args["url"])
+    body = {
+        "experiment_ids": [args["experiment_id"]],
+        "filter": args["filter"],
+        "order_by": args["order_by"],
+        "max_results": 1000,
+        "run_view_type": "ACTIVE_ONLY",
+    }
+    ready()
+    cpu = time.process_time()
+    latencies, errors = _measure(
+        args["max_requests"],
+        args["seconds"],
+        lambda _: api.post("runs/search", body).get("runs", []),
+        _count_is(args["expected"], "runs"),
+    )
+    return {"latencies": latencies, "errors": errors, **_done(cpu)}
+
+
+def registry_writes_http(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    """The three writes of `registry_writes`, without the reads the mlflow client adds."""
+    api = _Api(args["url"])
+    name = f"bench-{uuid.uuid4().hex[:10]}"
+    api.post("registered-models/create", {"name": name})
+    run_id = _new_run(api, args["experiment_id"])
+    source = api.get("runs/get", {"run_id": run_id})["run"]["info"]["artifact_uri"] + "/model"
+    latencies: dict[str, list[float]] = {"create_version": [], "set_alias": [], "transition": []}
+    errors: list[str] = []
+    ready()
+    cpu = time.process_time()
+    deadline = time.monotonic() + args["seconds"]
+    for _ in range(args["max_rounds"]):
+        if time.monotonic() >= deadline:
+            break
+        try:
+            started = time.monotonic()
+            created = api.post(
+                "model-versions/create", {"name": name, "source": source, "run_id": run_id}
+            )
+            version = created["model_version"]["version"]
+            latencies["create_version"].append(time.monotonic() - started)
+            started = time.monotonic()
+            api.post(
+                "registered-models/alias", {"name": name, "alias": "champion", "version": version}
+            )
+            latencies["set_alias"].append(time.monotonic() - started)
+            started = time.monotonic()
+            api.post(
+                "model-versions/transition-stage",
+                {
+                    "name": name,
+                    "version": version,
+                    "stage": "Staging",
+                    "archive_existing_versions": False,
+                },
+            )
+            latencies["transition"].append(time.monotonic() - started)
+        except Exception as err:
+            errors.append(_error(err))
+    return {"latencies": latencies, "errors": errors, **_done(cpu)}

@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 
 from bench import tasks
-from bench.clients import ClientPool, Phase
+from bench.clients import ClientPool, Phase, Task
 from bench.repetitions import PRIMARY_MEASURE, representative
 from bench.resources import ResourceSampler, sampling
 from bench.servers import Server
@@ -201,16 +201,30 @@ class Workloads:
 
     def log_metric(self) -> dict[str, dict[str, Result]]:
         s = self.sizes
+        return self._log_metric(
+            "log_metric", tasks.log_metric, s.log_metric_clients, s.log_metric_seconds
+        )
+
+    def log_metric_http(self) -> dict[str, dict[str, Result]]:
+        s = self.sizes
+        return self._log_metric(
+            "log_metric_http", tasks.log_metric_http, s.http_clients, s.http_seconds
+        )
+
+    def _log_metric(
+        self, workload: str, task: Task, counts: tuple[int, ...], seconds: float
+    ) -> dict[str, dict[str, Result]]:
+        s = self.sizes
 
         def measure(server: Server, clients: int) -> Result:
             args = {
                 "url": server.url,
                 "experiment_id": self.experiment(server, "log-metric"),
                 "max_calls": s.log_metric_max_calls,
-                "seconds": s.log_metric_seconds,
+                "seconds": seconds,
             }
             with sampling(server.pids()) as rss:
-                phase = self.pool.run(tasks.log_metric, [args] * clients)
+                phase = self.pool.run(task, [args] * clients)
             calls = sum(len(r["latencies"]) for r in phase.results)
             return {
                 **_phase_facts(phase, clients),
@@ -221,7 +235,7 @@ class Workloads:
                 **_resources(rss, phase),
             }
 
-        return self.each_phase("log_metric", s.log_metric_clients, self.servers, measure)
+        return self.each_phase(workload, counts, self.servers, measure)
 
     # ---- 3. get_metric_history
 
@@ -252,6 +266,20 @@ class Workloads:
 
     def get_metric_history(self) -> dict[str, dict[str, Result]]:
         s = self.sizes
+        return self._get_metric_history(
+            "get_metric_history", tasks.get_metric_history, s.history_clients, s.history_seconds
+        )
+
+    def get_metric_history_http(self) -> dict[str, dict[str, Result]]:
+        s = self.sizes
+        return self._get_metric_history(
+            "get_metric_history_http", tasks.get_metric_history_http, s.http_clients, s.http_seconds
+        )
+
+    def _get_metric_history(
+        self, workload: str, task: Task, counts: tuple[int, ...], seconds: float
+    ) -> dict[str, dict[str, Result]]:
+        s = self.sizes
         for server in self.servers:
             self.prepare_history(server)
 
@@ -262,10 +290,10 @@ class Workloads:
                 "key": HISTORY_KEY,
                 "expected": s.history_points,
                 "max_requests": s.history_max_requests,
-                "seconds": s.history_seconds,
+                "seconds": seconds,
             }
             with sampling(server.pids()) as rss:
-                phase = self.pool.run(tasks.get_metric_history, [args] * clients)
+                phase = self.pool.run(task, [args] * clients)
             latencies = [x for r in phase.results for x in r["latencies"]]
             return {
                 **_phase_facts(phase, clients),
@@ -275,7 +303,7 @@ class Workloads:
                 **_resources(rss, phase),
             }
 
-        return self.each_phase("get_metric_history", s.history_clients, self.servers, measure)
+        return self.each_phase(workload, counts, self.servers, measure)
 
     # ---- 4. search_runs
 
@@ -303,6 +331,20 @@ class Workloads:
 
     def search_runs(self) -> dict[str, dict[str, Result]]:
         s = self.sizes
+        return self._search_runs(
+            "search_runs", tasks.search_runs, s.search_clients, s.search_seconds
+        )
+
+    def search_runs_http(self) -> dict[str, dict[str, Result]]:
+        s = self.sizes
+        return self._search_runs(
+            "search_runs_http", tasks.search_runs_http, s.http_clients, s.http_seconds
+        )
+
+    def _search_runs(
+        self, workload: str, task: Task, counts: tuple[int, ...], seconds: float
+    ) -> dict[str, dict[str, Result]]:
+        s = self.sizes
         for server in self.servers:
             self.prepare_search(server)
         expected = search_expected(s.search_runs)
@@ -315,10 +357,10 @@ class Workloads:
                 "order_by": SEARCH_ORDER,
                 "expected": expected,
                 "max_requests": s.search_max_requests,
-                "seconds": s.search_seconds,
+                "seconds": seconds,
             }
             with sampling(server.pids()) as rss:
-                phase = self.pool.run(tasks.search_runs, [args] * clients)
+                phase = self.pool.run(task, [args] * clients)
             return {
                 **_phase_facts(phase, clients),
                 "runs": s.search_runs,
@@ -328,11 +370,25 @@ class Workloads:
                 **_resources(rss, phase),
             }
 
-        return self.each_phase("search_runs", s.search_clients, self.servers, measure)
+        return self.each_phase(workload, counts, self.servers, measure)
 
     # ---- 5. registry writes
 
     def registry_writes(self) -> dict[str, dict[str, Result]]:
+        s = self.sizes
+        return self._registry_writes(
+            "registry_writes", tasks.registry_writes, s.registry_clients, s.registry_seconds
+        )
+
+    def registry_writes_http(self) -> dict[str, dict[str, Result]]:
+        s = self.sizes
+        return self._registry_writes(
+            "registry_writes_http", tasks.registry_writes_http, s.http_clients, s.http_seconds
+        )
+
+    def _registry_writes(
+        self, workload: str, task: Task, counts: tuple[int, ...], seconds: float
+    ) -> dict[str, dict[str, Result]]:
         s = self.sizes
 
         def measure(server: Server, clients: int) -> Result:
@@ -340,10 +396,10 @@ class Workloads:
                 "url": server.url,
                 "experiment_id": self.experiment(server, "registry"),
                 "max_rounds": s.registry_max_rounds,
-                "seconds": s.registry_seconds,
+                "seconds": seconds,
             }
             with sampling(server.pids()) as rss:
-                phase = self.pool.run(tasks.registry_writes, [args] * clients)
+                phase = self.pool.run(task, [args] * clients)
             by_op: dict[str, list[float]] = {}
             for r in phase.results:
                 for op, values in r["latencies"].items():
@@ -359,7 +415,7 @@ class Workloads:
                 **_resources(rss, phase),
             }
 
-        return self.each_phase("registry_writes", s.registry_clients, self.servers, measure)
+        return self.each_phase(workload, counts, self.servers, measure)
 
     # ---- native SDK ingest (ledgerflow with the Kafka log only)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from bench.targets import HTTP_WORKLOADS
 from bench.workloads import WORKLOADS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +58,7 @@ def test_quick_benchmark_writes_every_result(tmp_path: Path) -> None:
     for fact in ("cores", "memory_gb", "load_average_start"):
         assert fact in results["machine"]
     assert results["versions"]["mlflow"] == "3.17.2"
-    for workload in WORKLOADS:
+    for workload in (*WORKLOADS, *HTTP_WORKLOADS):
         for server in SERVERS:
             phases = results["workloads"][workload][server]
             assert phases, (workload, server)
@@ -93,9 +94,18 @@ def test_quick_benchmark_writes_every_result(tmp_path: Path) -> None:
         (row["workload"], row["measure"], row["per_repetition"]) for row in targeted
     ]
 
+    # the same requests without the mlflow client: a ratio per row and per repetition
+    plain = [r for r in results["comparison"] if r["workload"] in HTTP_WORKLOADS]
+    assert {r["workload"] for r in plain} == set(HTTP_WORKLOADS)
+    assert all(
+        r["ratios"]["ledgerflow-cluster"] and len(r["per_repetition"]) == 2 and not r["target"]
+        for r in plain
+    ), plain
+
     table = (output / "results.md").read_text()
     for server in SERVERS:
         assert server in table
     assert "| Workload |" in table and "![ratios](chart.png)" in table
     assert "| Per repetition |" in table and "Each phase ran 2 times" in table
+    assert "| get_metric_history, plain HTTP | 1 | latency p50 (ms) |" in table
     assert (output / "chart.png").read_bytes().startswith(b"\x89PNG")
