@@ -86,15 +86,19 @@ def log_batch(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
 
 
 def _measure(
+    ready: Ready,
     count: int,
     seconds: float,
     call: Callable[[int], Any],
     check: Callable[[Any], str | None] | None = None,
-) -> tuple[list[float], list[str]]:
-    """Call ``call(i)`` up to ``count`` times or until ``seconds`` have passed: the latency of
-    each call that succeeded, and the errors (an exception, or what ``check`` found wrong)."""
+) -> dict[str, Any]:
+    """After ``ready()``, call ``call(i)`` up to ``count`` times or until ``seconds`` have
+    passed: the latency of each call that succeeded, the errors (an exception, or what
+    ``check`` found wrong), and the client's CPU (``_done``)."""
     latencies: list[float] = []
     errors: list[str] = []
+    ready()
+    cpu = time.process_time()
     deadline = time.monotonic() + seconds
     for i in range(count):
         if time.monotonic() >= deadline:
@@ -109,7 +113,7 @@ def _measure(
         problem = check(result) if check else None
         if problem:
             errors.append(problem)
-    return latencies, errors
+    return {"latencies": latencies, "errors": errors, **_done(cpu)}
 
 
 def _count_is(expected: int, what: str) -> Callable[[Any], str | None]:
@@ -121,34 +125,30 @@ def _count_is(expected: int, what: str) -> Callable[[Any], str | None]:
 def log_metric(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
     client = _client(args["url"])
     run_id = client.create_run(args["experiment_id"]).info.run_id
-    ready()
-    cpu = time.process_time()
-    latencies, errors = _measure(
+    measured = _measure(
+        ready,
         args["max_calls"],
         args["seconds"],
         lambda step: client.log_metric(run_id, "loss", float(step), step=step),
     )
-    return {"run_id": run_id, "latencies": latencies, "errors": errors, **_done(cpu)}
+    return {"run_id": run_id, **measured}
 
 
 def get_metric_history(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
     client = _client(args["url"])
-    ready()
-    cpu = time.process_time()
-    latencies, errors = _measure(
+    return _measure(
+        ready,
         args["max_requests"],
         args["seconds"],
         lambda _: client.get_metric_history(args["run_id"], args["key"]),
         _count_is(args["expected"], "points"),
     )
-    return {"latencies": latencies, "errors": errors, **_done(cpu)}
 
 
 def search_runs(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
     client = _client(args["url"])
-    ready()
-    cpu = time.process_time()
-    latencies, errors = _measure(
+    return _measure(
+        ready,
         args["max_requests"],
         args["seconds"],
         lambda _: client.search_runs(
@@ -159,7 +159,6 @@ def search_runs(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
         ),
         _count_is(args["expected"], "runs"),
     )
-    return {"latencies": latencies, "errors": errors, **_done(cpu)}
 
 
 def registry_writes(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
@@ -168,6 +167,25 @@ def registry_writes(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
     client.create_registered_model(name)
     run = client.create_run(args["experiment_id"])
     source = f"{run.info.artifact_uri}/model"
+    return _registry_rounds(
+        args,
+        ready,
+        create=lambda: client.create_model_version(name, source, run_id=run.info.run_id).version,
+        set_alias=lambda version: client.set_registered_model_alias(name, "champion", version),
+        transition=lambda version: client.transition_model_version_stage(name, version, "Staging"),
+    )
+
+
+def _registry_rounds(
+    args: dict[str, Any],
+    ready: Ready,
+    *,
+    create: Callable[[], Any],
+    set_alias: Callable[[Any], Any],
+    transition: Callable[[Any], Any],
+) -> dict[str, Any]:
+    """Rounds of create version (returns it), set alias, transition stage, each timed, up to
+    ``max_rounds`` or ``seconds``; a round stops at its first failure."""
     latencies: dict[str, list[float]] = {"create_version": [], "set_alias": [], "transition": []}
     errors: list[str] = []
     ready()
@@ -178,13 +196,13 @@ def registry_writes(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
             break
         try:
             started = time.monotonic()
-            version = client.create_model_version(name, source, run_id=run.info.run_id).version
+            version = create()
             latencies["create_version"].append(time.monotonic() - started)
             started = time.monotonic()
-            client.set_registered_model_alias(name, "champion", version)
+            set_alias(version)
             latencies["set_alias"].append(time.monotonic() - started)
             started = time.monotonic()
-            client.transition_model_version_stage(name, version, "Staging")
+            transition(version)
             latencies["transition"].append(time.monotonic() - started)
         except Exception as err:
             errors.append(_error(err))
@@ -305,9 +323,8 @@ def log_metric_http(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
     api = _Api(args["url"])
     run_id = _new_run(api, args["experiment_id"])
     now = int(time.time() * 1000)
-    ready()
-    cpu = time.process_time()
-    latencies, errors = _measure(
+    measured = _measure(
+        ready,
         args["max_calls"],
         args["seconds"],
         lambda step: api.post(
@@ -322,7 +339,7 @@ def log_metric_http(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
             },
         ),
     )
-    return {"run_id": run_id, "latencies": latencies, "errors": errors, **_done(cpu)}
+    return {"run_id": run_id, **measured}
 
 
 def _history(api: _Api, run_id: str, key: str) -> list[Any]:
@@ -342,15 +359,13 @@ def _history(api: _Api, run_id: str, key: str) -> list[Any]:
 
 def get_metric_history_http(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
     api = _Api(args["url"])
-    ready()
-    cpu = time.process_time()
-    latencies, errors = _measure(
+    return _measure(
+        ready,
         args["max_requests"],
         args["seconds"],
         lambda _: _history(api, args["run_id"], args["key"]),
         _count_is(args["expected"], "points"),
     )
-    return {"latencies": latencies, "errors": errors, **_done(cpu)}
 
 
 def search_runs_http(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
@@ -362,15 +377,13 @@ def search_runs_http(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
         "max_results": 1000,
         "run_view_type": "ACTIVE_ONLY",
     }
-    ready()
-    cpu = time.process_time()
-    latencies, errors = _measure(
+    return _measure(
+        ready,
         args["max_requests"],
         args["seconds"],
         lambda _: api.post("runs/search", body).get("runs", []),
         _count_is(args["expected"], "runs"),
     )
-    return {"latencies": latencies, "errors": errors, **_done(cpu)}
 
 
 def registry_writes_http(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
@@ -380,37 +393,22 @@ def registry_writes_http(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
     api.post("registered-models/create", {"name": name})
     run_id = _new_run(api, args["experiment_id"])
     source = api.get("runs/get", {"run_id": run_id})["run"]["info"]["artifact_uri"] + "/model"
-    latencies: dict[str, list[float]] = {"create_version": [], "set_alias": [], "transition": []}
-    errors: list[str] = []
-    ready()
-    cpu = time.process_time()
-    deadline = time.monotonic() + args["seconds"]
-    for _ in range(args["max_rounds"]):
-        if time.monotonic() >= deadline:
-            break
-        try:
-            started = time.monotonic()
-            created = api.post(
-                "model-versions/create", {"name": name, "source": source, "run_id": run_id}
-            )
-            version = created["model_version"]["version"]
-            latencies["create_version"].append(time.monotonic() - started)
-            started = time.monotonic()
-            api.post(
-                "registered-models/alias", {"name": name, "alias": "champion", "version": version}
-            )
-            latencies["set_alias"].append(time.monotonic() - started)
-            started = time.monotonic()
-            api.post(
-                "model-versions/transition-stage",
-                {
-                    "name": name,
-                    "version": version,
-                    "stage": "Staging",
-                    "archive_existing_versions": False,
-                },
-            )
-            latencies["transition"].append(time.monotonic() - started)
-        except Exception as err:
-            errors.append(_error(err))
-    return {"latencies": latencies, "errors": errors, **_done(cpu)}
+    return _registry_rounds(
+        args,
+        ready,
+        create=lambda: api.post(
+            "model-versions/create", {"name": name, "source": source, "run_id": run_id}
+        )["model_version"]["version"],
+        set_alias=lambda version: api.post(
+            "registered-models/alias", {"name": name, "alias": "champion", "version": version}
+        ),
+        transition=lambda version: api.post(
+            "model-versions/transition-stage",
+            {
+                "name": name,
+                "version": version,
+                "stage": "Staging",
+                "archive_existing_versions": False,
+            },
+        ),
+    )
