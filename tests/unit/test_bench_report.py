@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench import report
 from bench.repetitions import each_repetition, representative
-from bench.targets import PRIMARY, build_rows, client_ceiling
+from bench.targets import HTTP_WORKLOADS, PRIMARY, build_rows, client_ceiling
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,16 +18,19 @@ def _results() -> dict:  # type: ignore[type-arg]
     return results
 
 
-def test_the_summary_has_one_line_per_target_row() -> None:
+def test_the_summary_has_one_line_per_target_row_then_the_plain_http_rows() -> None:
     results = _results()
     rows = build_rows(results, results["servers"])
     table = report.summary(results, rows).splitlines()
     body = [line for line in table if line.startswith("| ") and "---" not in line][1:]
     judged = [row for row in rows if row.target]
-    assert judged and len(body) == len(judged)
-    first = judged[0]
-    assert report._ratio(first.ratios.get(PRIMARY)) in body[0]
-    assert report._number(first.values.get(PRIMARY), first.unit) in body[0]
+    plain = [row for row in rows if row.workload in HTTP_WORKLOADS]
+    assert judged and plain and len(body) == len(judged) + len(plain)
+    for row, line in zip([judged[0], plain[0]], [body[0], body[len(judged)]], strict=True):
+        assert report._ratio(row.ratios.get(PRIMARY)) in line
+        assert report._number(row.values.get(PRIMARY), row.unit) in line
+    assert body[len(judged)].startswith("| log_metric, plain HTTP | 1 |")
+    assert report.HTTP_TEXT in report.summary(results, rows)
 
 
 def test_update_readme_replaces_only_between_the_markers(tmp_path: Path) -> None:
