@@ -4,6 +4,7 @@ absolute figures and ratios with the issue's targets) and chart.png (the ratios,
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -221,12 +222,12 @@ def markdown(results: dict[str, Any], rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def _processes(counts: list[int]) -> str:
+def _processes(counts: Sequence[int]) -> str:
     """ "1 client process", "1 and 4 client processes"."""
     if not counts:
         return "no client process"
     listed = " and ".join(", ".join(str(c) for c in counts).rsplit(", ", 1))
-    return f"{listed} client process" + ("" if counts == [1] else "es")
+    return f"{listed} client process" + ("" if list(counts) == [1] else "es")
 
 
 CPU_ROLES = ("clients", "gateway", "server", "projector", "postgres", "kafka")
@@ -315,12 +316,12 @@ def write_chart(path: Path, rows: list[Row]) -> None:
     ax.axvline(1.0, color="black", linewidth=1)
     for position, row, ratio in zip(positions, shown, ratios, strict=True):
         minimum = _target_ratio(row)
+        spread = [r for r in row.per_repetition if r]
         # the label goes past the marks, so that none sits on it
-        after = max(ratio, row.ceiling or 0.0, minimum or 0.0)
+        after = max(ratio, row.ceiling or 0.0, minimum or 0.0, *spread)
         ax.text(after * 1.08, position, f"{ratio:,.1f}x", va="center", fontsize=8)
         if row.ceiling:
             ax.plot([row.ceiling], [position], marker="D", color="#616161", markersize=4)
-        spread = [r for r in row.per_repetition if r]
         if spread:
             ax.plot(spread, [position] * len(spread), "|", color="#1565c0", markersize=6)
         if minimum:

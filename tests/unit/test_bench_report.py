@@ -160,3 +160,14 @@ def test_each_repetition_is_compared_with_the_references_of_the_same_repetition(
     table = report.summary(results, rows)
     assert "| 10.0x, 10.0x, 5.0x |" in table and "| Per repetition |" in table
     assert report.repetitions_text(results) in table
+
+
+def test_the_plain_http_workloads_are_described_with_their_client_count() -> None:
+    results = _results()
+    rows = build_rows(results, results["servers"])
+    text = report.markdown(results, rows)
+    counts = results["settings"]["http_clients"]
+    assert "**plain HTTP**" in text and report.HTTP_TEXT in text
+    assert f"from {report._processes(counts)}, up to the same counts" in text
+    assert report._processes((1,)) == "1 client process"
+    assert report._processes([1, 4]) == "1 and 4 client processes"
