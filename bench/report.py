@@ -62,6 +62,16 @@ HTTP_TEXT = (
 )
 
 
+def _has_http_rows(rows: list[Row]) -> bool:
+    return any(r.workload in HTTP_WORKLOADS for r in rows)
+
+
+def _legend(results: dict[str, Any], rows: list[Row]) -> str:
+    """What the Ceiling, plain-HTTP (when there are such rows) and Per repetition columns mean."""
+    texts = [CEILING_TEXT, *([HTTP_TEXT] if _has_http_rows(rows) else [])]
+    return " ".join([*texts, repetitions_text(results)])
+
+
 def _ceiling(row: Row) -> str:
     return _ratio(row.ceiling) if row.ceiling else ""  # blank, not "-": most rows have none
 
@@ -117,12 +127,7 @@ def markdown(results: dict[str, Any], rows: list[Row]) -> str:
         "client processes (multiprocessing spawn). *Ratio* is ledgerflow cluster against the "
         "best reference server for that row (the fastest of all mlflow configurations measured), "
         "always as \"times better\": throughput ÷ the reference's, or the reference's latency ÷ "
-        "ours. Targets are issue #7's. "
-        + CEILING_TEXT
-        + " "
-        + HTTP_TEXT
-        + " "
-        + repetitions_text(results),
+        "ours. Targets are issue #7's. " + _legend(results, rows),
         "",
     ]
     header = [
@@ -191,12 +196,18 @@ def markdown(results: dict[str, Any], rows: list[Row]) -> str:
         "- **registry writes**: each client process registers its own model, then repeats "
         "create_model_version, set_registered_model_alias, transition_model_version_stage "
         f"(3 ops) up to {sizes['registry_max_rounds']} times or {sizes['registry_seconds']} s.",
-        "- **plain HTTP** (log_metric, get_metric_history, search_runs, registry writes): the "
-        "requests of those workloads without the mlflow client, from "
-        f"{_processes(sizes.get('http_clients', []))}, up to the same counts or "
-        f"{sizes.get('http_seconds')} s; the history is read page by "
-        "page as the client does (`max_results` 25000), and the registry rounds are its three "
-        "writes only (the mlflow client also reads the model twice per round).",
+        *(
+            [
+                "- **plain HTTP** (log_metric, get_metric_history, search_runs, registry "
+                "writes): the requests of those workloads without the mlflow client, from "
+                f"{_processes(sizes['http_clients'])}, up to the same counts or "
+                f"{sizes['http_seconds']} s; the history is read page by page as the client "
+                "does (`max_results` 25000), and the registry rounds are its three writes only "
+                "(the mlflow client also reads the model twice per round)."
+            ]
+            if _has_http_rows(rows)
+            else []
+        ),
         "- **native SDK ingest** (ledgerflow cluster only): `LedgerflowClient(url).start_run()`, "
         f"`run.log_metrics()` of {sizes['metric_keys']} keys per step, `run.flush()`; "
         f"{sizes['sdk_points']:,} points per phase split over the producers (or "
@@ -402,10 +413,7 @@ def summary(results: dict[str, Any], rows: list[Row]) -> str:
             )
             + " |"
         )
-    text = CEILING_TEXT
-    if any(r.workload in HTTP_WORKLOADS for r in rows):
-        text += " " + HTTP_TEXT
-    lines += ["", text + " " + repetitions_text(results)]
+    lines += ["", _legend(results, rows)]
     return "\n".join(lines)
 
 

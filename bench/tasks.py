@@ -314,14 +314,15 @@ class _Api:
         return self._answer(self.session.get(f"{self.base}/{path}", params=params, timeout=60))
 
 
-def _new_run(api: _Api, experiment_id: str) -> str:
+def _new_run(api: _Api, experiment_id: str) -> dict[str, Any]:
+    """A new run's info (run_id, artifact_uri, ...)."""
     body = {"experiment_id": experiment_id, "start_time": int(time.time() * 1000)}
-    return str(api.post("runs/create", body)["run"]["info"]["run_id"])
+    return dict(api.post("runs/create", body)["run"]["info"])
 
 
 def log_metric_http(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
     api = _Api(args["url"])
-    run_id = _new_run(api, args["experiment_id"])
+    run_id = str(_new_run(api, args["experiment_id"])["run_id"])
     now = int(time.time() * 1000)
     measured = _measure(
         ready,
@@ -391,8 +392,8 @@ def registry_writes_http(args: dict[str, Any], ready: Ready) -> dict[str, Any]:
     api = _Api(args["url"])
     name = f"bench-{uuid.uuid4().hex[:10]}"
     api.post("registered-models/create", {"name": name})
-    run_id = _new_run(api, args["experiment_id"])
-    source = api.get("runs/get", {"run_id": run_id})["run"]["info"]["artifact_uri"] + "/model"
+    run = _new_run(api, args["experiment_id"])
+    run_id, source = run["run_id"], f"{run['artifact_uri']}/model"
     return _registry_rounds(
         args,
         ready,
